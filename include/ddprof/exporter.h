@@ -50,6 +50,8 @@ struct ddprof_exporter_config {
 	const char *host;
 	const char *tags;
 	const char *process_tags; /* event.json "process_tags"; NULL: null */
+	const char *runtime_id;   /* NULL: a fresh random UUID v4; set it to
+				   * share one id between exporters of a run */
 	long timeout_ms;          /* whole-request timeout; 0: 10000 */
 	unsigned queue_size;      /* async queue capacity, 1..16; 0: 2 */
 	unsigned max_tries;       /* async attempts per profile, 1..10; 0: 3 */
@@ -99,7 +101,8 @@ struct ddprof_exporter_stats {
  * holds no ',' (the tags_profiler separator), and the whole tag is at most
  * 200 bytes; the value may hold any other byte, UTF-8 included. Surrounding
  * spaces of each "k:v" item in a list are ignored; empty items are skipped.
- * The runtime-id is a fresh random UUID v4 (getrandom).
+ * The runtime-id is cfg->runtime_id (at most 36 bytes) or a fresh random
+ * UUID v4 (getrandom).
  * Returns 0 and *out (free with ddprof_exporter_free()), or
  * -DDPROF_ERR_INVALID (logged, naming the offending tag or URL), -ENOMEM. */
 int ddprof_exporter_new(const struct ddprof_exporter_config *cfg,
@@ -148,7 +151,7 @@ int ddprof_exporter_stop(struct ddprof_exporter *exp, long timeout_ms);
 void ddprof_exporter_stats_get(struct ddprof_exporter *exp,
 			       struct ddprof_exporter_stats *st);
 
-/* The exporter's runtime-id (36-char UUID), valid until _free(). */
+/* The exporter's runtime-id, valid until _free(). */
 const char *ddprof_exporter_runtime_id(const struct ddprof_exporter *exp);
 
 /* Writes the agent base URL from the environment into buf:

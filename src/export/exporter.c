@@ -119,8 +119,17 @@ int ddprof_exporter_new(const struct ddprof_exporter_config *cfg,
 	exp->queue_size = cfg->queue_size ? cfg->queue_size : 2;
 	exp->max_tries = cfg->max_tries ? cfg->max_tries : 3;
 	exp->retry_delay_ms = cfg->retry_delay_ms ? cfg->retry_delay_ms : 1000;
-	if ((err = ddprof_uuid4(exp->runtime_id)))
+	if (cfg->runtime_id && *cfg->runtime_id) {
+		if (strlen(cfg->runtime_id) >= sizeof(exp->runtime_id)) {
+			pr_err("exporter: runtime-id \"%s\" longer than 36 bytes",
+			       cfg->runtime_id);
+			err = -DDPROF_ERR_INVALID;
+			goto out_free;
+		}
+		strcpy(exp->runtime_id, cfg->runtime_id);
+	} else if ((err = ddprof_uuid4(exp->runtime_id))) {
 		goto out_free;
+	}
 	if ((err = ddprof_endpoint_init(&exp->ep, cfg)))
 		goto out_free;
 	if ((err = exporter_tags(exp, cfg)))

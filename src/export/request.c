@@ -340,8 +340,8 @@ out_curl:
 
 /* ---- file dump ------------------------------------------------------- */
 
-/* A boundary like curl's (24 dashes and random hex) that none of the
- * parts contains. */
+/* A boundary like curl's (24 dashes and 16 random hex digits) that none
+ * of the parts contains. */
 static int dump_boundary(const struct ddprof_upload *up, char *b, size_t size)
 {
 	char uuid[DDPROF_UUID_LEN];
@@ -353,7 +353,8 @@ static int dump_boundary(const struct ddprof_upload *up, char *b, size_t size)
 
 		if ((err = ddprof_uuid4(uuid)))
 			return err;
-		for (const char *u = uuid; *u && n + 1 < size; u++)
+		/* 16 hex digits as curl uses, so both bodies have one length */
+		for (const char *u = uuid; *u && n < 40 && n + 1 < size; u++)
 			if (*u != '-')
 				b[n++] = *u;
 		b[n] = '\0';

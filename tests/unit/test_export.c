@@ -3,8 +3,11 @@
  * part with an upload, and the faults (refused, 5xx, hang, 403, full
  * queue, shutdown deadline). */
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <curl/curl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -526,6 +529,81 @@ static void test_server_down(void **state)
 	free(prof.lz4);
 }
 
+/* Starts `openssl s_server` with a fresh self-signed certificate on an
+ * ephemeral loopback port. Returns its pid (and *port), or -1 when the
+ * openssl tool is missing. */
+static pid_t start_tls_server(const char *dir, int *port)
+{
+	char cmd[512], cert[160], key[160], line[256];
+	int pfd[2];
+	FILE *out;
+	pid_t pid;
+
+	if (system("command -v openssl >/dev/null 2>&1") != 0)
+		return -1;
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey rsa:2048 -nodes -keyout %s -out %s "
+		 "-days 1 -subj /CN=localhost -batch >/dev/null 2>&1", key, cert);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(pfd[1], 1);
+		dup2(null, 2); /* its handshake errors are expected */
+		close(pfd[0]);
+		close(pfd[1]);
+		execlp("openssl", "openssl", "s_server", "-accept", "127.0.0.1:0",
+		       "-cert", cert, "-key", key, "-www", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	assert_non_null(out = fdopen(pfd[0], "r"));
+	*port = 0;
+	while (!*port && fgets(line, sizeof(line), out))
+		sscanf(line, "ACCEPT 127.0.0.1:%d", port);
+	fclose(out); /* s_server may die of SIGPIPE later: it is killed anyway */
+	assert_true(*port > 0);
+	return pid;
+}
+
+static void test_tls_errors(void **state)
+{
+	struct profile prof = make_profile(1);
+	struct ddprof_export_request req = request_of(&prof);
+	struct ddprof_exporter_config cfg;
+	struct ddprof_exporter *e;
+	char dir[] = "/tmp/ddprof-tls-XXXXXX", url[128], cmd[160];
+	int port, status;
+	pid_t pid;
+
+	cfg = base_config(NULL);
+	cfg.api_key = API_KEY;
+	cfg.intake_url = url;
+	/* a self-signed certificate is refused: verification stays on */
+	assert_non_null(mkdtemp(dir));
+	pid = start_tls_server(dir, &port);
+	if (pid < 0) {
+		fprintf(stderr, "openssl not installed: certificate check skipped\n");
+	} else {
+		snprintf(url, sizeof(url), "https://127.0.0.1:%d/api/v2/profile", port);
+		e = exporter_of(&cfg);
+		assert_int_equal(ddprof_exporter_send(e, &req), -DDPROF_ERR_TLS);
+		assert_true(logs_have("certificate"));
+		assert_true(logs_have("TLS failure"));
+		ddprof_exporter_free(e);
+		kill(pid, SIGTERM);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	free(prof.lz4);
+}
+
 static void test_retry_500_then_200(void **state)
 {
 	const struct http_reply script[] = {{.status = 500, .body = "oops"},
@@ -794,6 +872,64 @@ static void test_bad_requests(void **state)
 	free(prof.lz4);
 }
 
+/* ---- the test server itself (the CLI tests reuse it) ------------------- */
+
+struct feed {
+	const char *data;
+	size_t len, off;
+};
+
+static size_t feed_read(char *buf, size_t size, size_t n, void *arg)
+{
+	struct feed *f = arg;
+	size_t k = size * n < 7 ? size * n : 7; /* many small chunks */
+
+	if (k > f->len - f->off)
+		k = f->len - f->off;
+	memcpy(buf, f->data + f->off, k);
+	f->off += k;
+	return k;
+}
+
+static void test_http_server_chunked(void **state)
+{
+	static const char text[] = "a chunked body\r\nwith CRLF and \0 a NUL";
+	struct feed feed = {text, sizeof(text) - 1, 0};
+	const struct http_reply teapot[] = {{.status = 418, .delay_ms = 50}};
+	struct http_server *srv = http_server_start(NULL);
+	struct curl_slist *h = NULL;
+	const struct http_request *r;
+	char url[128];
+	long status = 0;
+	CURL *c;
+
+	assert_non_null(srv);
+	http_server_script(srv, teapot, 1);
+	snprintf(url, sizeof(url), "%s/x?y=1", http_server_url(srv));
+	assert_non_null(c = curl_easy_init());
+	h = curl_slist_append(h, "Transfer-Encoding: chunked");
+	h = curl_slist_append(h, "Expect: 100-continue");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, feed_read);
+	curl_easy_setopt(c, CURLOPT_READDATA, &feed);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	assert_int_equal(status, 418);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	assert_int_equal(http_server_count(srv), 1);
+	assert_non_null(r = http_server_request(srv, 0));
+	assert_string_equal(r->target, "/x?y=1");
+	assert_true(r->chunked);
+	assert_int_equal(r->body_len, sizeof(text) - 1);
+	assert_memory_equal(r->body, text, sizeof(text) - 1);
+	assert_null(http_server_request(srv, 1));
+	http_server_stop(srv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -802,13 +938,17 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_agentless, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dump_matches_upload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_down, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tls_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_500_then_200, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auth_403, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_http_server_chunked, setup, teardown),
 	};
 
+	/* loopback tests must not be routed through a proxy from the env */
+	setenv("NO_PROXY", "*", 1);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,10 +24,12 @@
 #include "ddprof/error.h"
 #include "ddprof/exporter.h"
 #include "ddprof/log.h"
+#include "ddprof/profile.h"
 #include "ddprof/version.h"
 #include "../lib/http_server.h"
 #include "../lib/multipart.h"
 #include "../lib/pprof_fixture.h"
+#include "../lib/pprof_reader.h"
 
 #define API_KEY "0123456789abcdefSECRETKEY"
 #define T_START {1767322800, 123456789}
@@ -169,34 +171,6 @@ static void check_part(const struct multipart_part *p, const char *name,
 	assert_string_equal(p->filename, filename);
 }
 
-/* Writes the raw pprof and asks `go tool pprof` to read it, when Go is
- * installed (it is in scripts/install-deps.sh). */
-static void check_with_go_pprof(const void *raw, size_t len)
-{
-	char path[] = "/tmp/ddprof-export-XXXXXX", cmd[512], out[4096] = "";
-	size_t got;
-	FILE *f;
-	int fd;
-
-	if (system("command -v go >/dev/null 2>&1") != 0) {
-		fprintf(stderr, "go not installed: go tool pprof check skipped\n");
-		return;
-	}
-	assert_true((fd = mkstemp(path)) >= 0);
-	assert_int_equal(write(fd, raw, len), (ssize_t)len);
-	close(fd);
-	snprintf(cmd, sizeof(cmd),
-		 "HOME=/tmp GOCACHE=/tmp/ddprof-gocache timeout 120 "
-		 "go tool pprof -traces %s 2>&1", path);
-	assert_non_null(f = popen(cmd, "r"));
-	got = fread(out, 1, sizeof(out) - 1, f);
-	out[got] = '\0';
-	assert_int_equal(pclose(f), 0);
-	unlink(path);
-	assert_non_null(strstr(out, "fixture_main"));
-	assert_non_null(strstr(out, "thread id"));
-}
-
 /* Checks one recorded upload: headers, every part, event.json exactly,
  * and the profile bytes, which must decompress and decode. */
 static void check_upload(const struct http_request *r, const char *path,
@@ -204,10 +178,8 @@ static void check_upload(const struct http_request *r, const char *path,
 			 const struct profile *prof, int with_attachment)
 {
 	const struct multipart_part *ev, *pp;
-	struct pprof_fixture_summary sum;
+	struct pprof_profile dec;
 	struct multipart mp;
-	size_t raw_len;
-	void *raw;
 
 	assert_non_null(r);
 	assert_string_equal(r->method, "POST");
@@ -239,17 +211,26 @@ static void check_upload(const struct http_request *r, const char *path,
 	assert_int_equal(pp->len, prof->len);
 	assert_memory_equal(pp->data, prof->lz4, prof->len);
 	assert_memory_equal(pp->data, "\x04\x22\x4d\x18", 4); /* LZ4 frame */
-	assert_int_equal(pprof_fixture_unlz4(pp->data, pp->len, &raw, &raw_len), 0);
-	assert_int_equal(pprof_fixture_decode(raw, raw_len, &sum), 0);
-	assert_int_equal(sum.n_strings, 9);
-	assert_int_equal(sum.n_samples, 3);
-	assert_int_equal(sum.value_sum[0], 1 + 2 + 3);
-	assert_int_equal(sum.value_sum[1], 60000000);
-	assert_int_equal(sum.n_functions, 1);
-	assert_int_equal(sum.n_locations, 1);
-	assert_int_equal(sum.n_mappings, 1);
-	assert_true(sum.has_main);
-	free(raw);
+	assert_int_equal(pprof_read(pp->data, pp->len, &dec), 0);
+	assert_int_equal(dec.nstrings, 9);
+	assert_int_equal(dec.nsample_types, 2);
+	assert_string_equal(pprof_str(&dec, dec.sample_types[0].type), "cpu-samples");
+	assert_string_equal(pprof_str(&dec, dec.sample_types[1].unit), "nanoseconds");
+	assert_int_equal(dec.nsamples, 3);
+	for (size_t i = 0; i < dec.nsamples; i++) {
+		const struct pprof_label *l;
+
+		assert_int_equal(dec.samples[i].nvalues, 2);
+		assert_int_equal(dec.samples[i].values[0], (int64_t)i + 1);
+		assert_int_equal(dec.samples[i].values[1], 10000000 * ((int64_t)i + 1));
+		assert_non_null(l = pprof_label(&dec, &dec.samples[i], "thread id"));
+		assert_int_equal(l->num, 42);
+	}
+	assert_int_equal(dec.nfunctions, 1);
+	assert_string_equal(pprof_str(&dec, dec.functions[0].name), "fixture_main");
+	assert_int_equal(dec.nlocations, 1);
+	assert_int_equal(dec.nmappings, 1);
+	pprof_profile_free(&dec);
 	multipart_fini(&mp);
 }
 
@@ -266,8 +247,10 @@ static void test_upload_tcp(void **state)
 	struct ddprof_exporter *e;
 	char event[2048], hostport[64];
 	struct multipart mp;
+	char *out = NULL;
 	size_t raw_len;
 	void *raw;
+	int go_rc;
 
 	assert_non_null(srv);
 	cfg = base_config(http_server_url(srv));
@@ -311,12 +294,80 @@ static void test_upload_tcp(void **state)
 	assert_int_equal(multipart_parse(&mp, http_request_header(r, "Content-Type"),
 					 r->body, r->body_len), 0);
 	assert_non_null(pp = multipart_find(&mp, "profile.pprof"));
-	assert_int_equal(pprof_fixture_unlz4(pp->data, pp->len, &raw, &raw_len), 0);
-	check_with_go_pprof(raw, raw_len);
+	assert_int_equal(pprof_decompress(pp->data, pp->len, &raw, &raw_len), 0);
+	go_rc = pprof_go_tool(raw, raw_len, "-traces", &out);
+	if (go_rc == 77) {
+		fprintf(stderr, "go not installed: go tool pprof check skipped\n");
+	} else {
+		assert_int_equal(go_rc, 0);
+		assert_non_null(strstr(out, "fixture_main"));
+		assert_non_null(strstr(out, "thread id"));
+	}
+	free(out);
 	free(raw);
 	multipart_fini(&mp);
 	http_server_stop(srv);
 	free(prof.lz4);
+}
+
+/* The whole library path: a profile built by the profile store, serialized
+ * as LZ4 pprof, uploaded, received and read back. */
+static void test_upload_profile_library(void **state)
+{
+	const struct ddprof_value_type types[] = {{"cpu-samples", "count"},
+						  {"cpu-time", "nanoseconds"}};
+	const struct ddprof_line line = {{"work_loop", NULL, "work.c", 10}, 12};
+	const struct ddprof_location loc = {
+		{0x400000, 0x500000, 0, "/usr/bin/work", "abcd"}, 0x401234, &line, 1};
+	const int64_t values[] = {5, 50000000};
+	const struct ddprof_label label = {"thread id", NULL, 7, NULL};
+	const struct ddprof_sample sample = {&loc, 1, values, 2, &label, 1};
+	struct ddprof_serialize_opts opts = {.compression = DDPROF_COMPRESS_LZ4};
+	struct http_server *srv = http_server_start(NULL);
+	struct ddprof_exporter_config cfg;
+	struct ddprof_export_request req = {.start = T_START, .end = T_END};
+	const struct multipart_part *pp;
+	const struct http_request *r;
+	struct ddprof_profile *prof;
+	struct ddprof_exporter *e;
+	struct pprof_profile dec;
+	struct multipart mp;
+	void *lz4;
+	size_t len;
+
+	assert_non_null(srv);
+	assert_int_equal(ddprof_profile_new(&prof, types, 2, &types[1], 10000000), 0);
+	assert_int_equal(ddprof_profile_add(prof, &sample, 0), 0);
+	assert_int_equal(ddprof_profile_add(prof, &sample, 0), 0);
+	assert_int_equal(ddprof_profile_serialize(prof, &opts, &lz4, &len), 0);
+	ddprof_profile_free(prof);
+
+	cfg = base_config(http_server_url(srv));
+	e = exporter_of(&cfg);
+	req.pprof = lz4;
+	req.pprof_size = len;
+	assert_int_equal(ddprof_exporter_start(e), 0);
+	assert_int_equal(ddprof_exporter_enqueue(e, &req), 0);
+	free(lz4); /* the queue holds its own copy */
+	assert_int_equal(ddprof_exporter_stop(e, 5000), 0);
+	ddprof_exporter_free(e);
+
+	assert_int_equal(http_server_count(srv), 1);
+	r = http_server_request(srv, 0);
+	assert_int_equal(multipart_parse(&mp, http_request_header(r, "Content-Type"),
+					 r->body, r->body_len), 0);
+	assert_non_null(pp = multipart_find(&mp, "profile.pprof"));
+	assert_memory_equal(pp->data, "\x04\x22\x4d\x18", 4);
+	assert_int_equal(pprof_read(pp->data, pp->len, &dec), 0);
+	assert_int_equal(dec.nsamples, 1); /* aggregated */
+	assert_int_equal(dec.samples[0].values[0], 10);
+	assert_int_equal(dec.samples[0].values[1], 100000000);
+	assert_int_equal(pprof_label(&dec, &dec.samples[0], "thread id")->num, 7);
+	assert_int_equal(dec.nfunctions, 1);
+	assert_string_equal(pprof_str(&dec, dec.functions[0].name), "work_loop");
+	pprof_profile_free(&dec);
+	multipart_fini(&mp);
+	http_server_stop(srv);
 }
 
 static void test_upload_unix(void **state)
@@ -934,6 +985,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_upload_tcp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upload_profile_library, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upload_unix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_agentless, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dump_matches_upload, setup, teardown),

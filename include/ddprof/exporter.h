@@ -38,7 +38,9 @@ struct ddprof_exporter;
  * Tags (see ddprof_exporter_new() for the validation rule): service, env,
  * version, host (NULL host: gethostname()) become exporter-level tags with
  * language:native, profiler_version and runtime-id; `tags` is a DD_TAGS-like
- * "k:v,k:v" list added to every upload. */
+ * "k:v,k:v" list added to every upload. The library reads DD_SITE and the
+ * agent variables (see ddprof_exporter_agent_url_from_env()) but not
+ * DD_API_KEY nor DD_TAGS: the caller passes those explicitly. */
 struct ddprof_exporter_config {
 	const char *url;
 	const char *api_key;

@@ -111,7 +111,9 @@ int ddprof_exporter_new(const struct ddprof_exporter_config *cfg,
 			struct ddprof_exporter **out);
 
 /* Stops the sender thread if running, giving up at once on whatever is
- * pending (counted as abandoned), and frees exp. Accepts NULL. */
+ * pending (counted as abandoned; a transfer in flight is cut within about
+ * a second), and frees exp. Accepts NULL. Call ddprof_exporter_stop()
+ * first to give pending profiles a chance. */
 void ddprof_exporter_free(struct ddprof_exporter *exp);
 
 /* Sends req now, in the calling thread, one attempt, honouring the
@@ -124,8 +126,9 @@ void ddprof_exporter_free(struct ddprof_exporter *exp);
 int ddprof_exporter_send(struct ddprof_exporter *exp,
 			 const struct ddprof_export_request *req);
 
-/* Starts the sender thread. Returns 0, -DDPROF_ERR_CONFLICT if already
- * started, or -errno. */
+/* Starts the sender thread (with every signal blocked, so it never takes
+ * the caller's signals). Returns 0, -DDPROF_ERR_CONFLICT if already
+ * started, or -errno. May be called again after ddprof_exporter_stop(). */
 int ddprof_exporter_start(struct ddprof_exporter *exp);
 
 /* Copies req (profile, tags, attachments) into the send queue and returns
@@ -143,8 +146,9 @@ int ddprof_exporter_enqueue(struct ddprof_exporter *exp,
 int ddprof_exporter_flush(struct ddprof_exporter *exp, long timeout_ms);
 
 /* Final flush: lets the sender thread work up to timeout_ms on what is
- * queued, then aborts any transfer in flight, discards the rest (counted
- * in stats.abandoned and logged) and joins the thread. Returns 0 when
+ * queued, then aborts any transfer or backoff in flight (curl notices
+ * within about a second), discards the rest (counted in stats.abandoned
+ * and logged) and joins the thread. Returns 0 when
  * everything pending was handled, -DDPROF_ERR_TIMEOUT when some profiles
  * were abandoned. A no-op returning 0 when the thread is not running. */
 int ddprof_exporter_stop(struct ddprof_exporter *exp, long timeout_ms);

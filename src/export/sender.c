@@ -3,6 +3,7 @@
  * caller's loop never waits on the network. When the ring is full the
  * oldest pending profile goes: a fresh profile is worth more. */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -124,6 +125,7 @@ static void *sender_main(void *arg)
 
 int ddprof_exporter_start(struct ddprof_exporter *exp)
 {
+	sigset_t all, old;
 	int err;
 
 	pthread_mutex_lock(&exp->lock);
@@ -133,7 +135,12 @@ int ddprof_exporter_start(struct ddprof_exporter *exp)
 	}
 	atomic_store(&exp->abort, 0);
 	exp->stopping = false;
+	/* the thread inherits a full signal mask: the caller's signals (e.g. a
+	 * signalfd for SIGINT) must never be delivered to it */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	err = pthread_create(&exp->thread, NULL, sender_main, exp);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!err)
 		exp->running = true;
 	pthread_mutex_unlock(&exp->lock);

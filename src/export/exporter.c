@@ -221,6 +221,12 @@ int ddprof_exporter_prepare(struct ddprof_exporter *exp,
 out:
 	free(json);
 	ddprof_strbuf_fini(&tags);
+	if (err) { /* a profile that cannot be sent counts as failed */
+		pthread_mutex_lock(&exp->lock);
+		exp->stats.failed++;
+		exp->stats.last_error = err;
+		pthread_mutex_unlock(&exp->lock);
+	}
 	return err;
 }
 
@@ -245,13 +251,8 @@ int ddprof_exporter_send(struct ddprof_exporter *exp,
 	struct ddprof_upload up;
 	int err;
 
-	if ((err = ddprof_exporter_prepare(exp, req, &up))) {
-		pthread_mutex_lock(&exp->lock);
-		exp->stats.failed++;
-		exp->stats.last_error = err;
-		pthread_mutex_unlock(&exp->lock);
+	if ((err = ddprof_exporter_prepare(exp, req, &up)))
 		return err;
-	}
 	err = ddprof_upload_emit(&exp->ep, &up, exp->timeout_ms, NULL, &at);
 	if (err)
 		pr_err("exporter: profile %llu not sent: %s",

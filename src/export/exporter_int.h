@@ -39,7 +39,7 @@ struct ddprof_exporter {
 };
 
 /* Turns req into an upload with the next profile_seq and its event.json.
- * Returns 0 or a negative code (logged). */
+ * Returns 0 or a negative code (logged and counted as failed). */
 int ddprof_exporter_prepare(struct ddprof_exporter *exp,
 			    const struct ddprof_export_request *req,
 			    struct ddprof_upload *up);

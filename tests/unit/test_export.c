@@ -900,6 +900,7 @@ static void test_bad_requests(void **state)
 	};
 	const struct ddprof_attachment dup[] = {{"a.bin", "x", 1}, {"a.bin", "y", 1}};
 	struct ddprof_exporter *e = exporter_of(&cfg);
+	struct ddprof_exporter_stats st;
 
 	for (size_t i = 0; i < 3; i++) {
 		req.attachments = &bad_names[i];
@@ -919,6 +920,13 @@ static void test_bad_requests(void **state)
 	req.pprof_size = prof.len;
 	req.end.tv_nsec = 2000000000L;
 	assert_int_equal(ddprof_exporter_send(e, &req), -DDPROF_ERR_INVALID);
+	/* the same checks guard the queue, and every refusal is counted */
+	assert_int_equal(ddprof_exporter_start(e), 0);
+	assert_int_equal(ddprof_exporter_enqueue(e, &req), -DDPROF_ERR_INVALID);
+	ddprof_exporter_stats_get(e, &st);
+	assert_int_equal(st.failed, 8);
+	assert_int_equal(st.last_error, -DDPROF_ERR_INVALID);
+	assert_int_equal(st.sent + st.pending, 0);
 	ddprof_exporter_free(e);
 	free(prof.lz4);
 }

@@ -63,12 +63,10 @@ int ddprof_upload_init(struct ddprof_upload *up, const char *event_json,
 		pr_err("exporter: empty profile");
 		return -DDPROF_ERR_INVALID;
 	}
+	/* the caller (ddprof_exporter_prepare) has logged this case already */
 	if (req->n_attachments > DDPROF_EXPORTER_MAX_ATTACHMENTS ||
-	    (req->n_attachments && !req->attachments)) {
-		pr_err("exporter: at most %d extra attachments",
-		       DDPROF_EXPORTER_MAX_ATTACHMENTS);
+	    (req->n_attachments && !req->attachments))
 		return -DDPROF_ERR_INVALID;
-	}
 	for (size_t i = 0; i < req->n_attachments; i++) {
 		const struct ddprof_attachment *a = &req->attachments[i];
 

@@ -189,6 +189,11 @@ static void check_upload(const struct http_request *r, const char *path,
 			    DDPROF_VERSION);
 	assert_string_equal(http_request_header(r, "User-Agent"),
 			    "ddprof-perf/" DDPROF_VERSION);
+	/* sized body, no 100-continue round trip */
+	assert_false(r->chunked);
+	assert_int_equal(strtoul(http_request_header(r, "Content-Length"), NULL, 10),
+			 r->body_len);
+	assert_null(http_request_header(r, "Expect"));
 	if (api_key)
 		assert_string_equal(http_request_header(r, "DD-API-KEY"), api_key);
 	else

@@ -186,11 +186,13 @@ int ddprof_exporter_prepare(struct ddprof_exporter *exp,
 	uint64_t seq;
 	int err;
 
+	ddprof_strbuf_init(&tags, TAGS_MAX);
 	if (req->n_attachments > DDPROF_EXPORTER_MAX_ATTACHMENTS ||
 	    (req->n_attachments && !req->attachments)) {
 		pr_err("exporter: at most %d extra attachments",
 		       DDPROF_EXPORTER_MAX_ATTACHMENTS);
-		return -DDPROF_ERR_INVALID;
+		err = -DDPROF_ERR_INVALID;
+		goto out;
 	}
 	for (size_t i = 0; i < req->n_attachments; i++)
 		names[i] = req->attachments[i].name ? req->attachments[i].name : "";
@@ -198,7 +200,6 @@ int ddprof_exporter_prepare(struct ddprof_exporter *exp,
 	ev.attachments = names;
 	ev.n_attachments = req->n_attachments + 1;
 
-	ddprof_strbuf_init(&tags, TAGS_MAX);
 	ddprof_strbuf_adds(&tags, exp->tags);
 	if (req->tags && (err = ddprof_tags_parse(&tags, req->tags)))
 		goto out;

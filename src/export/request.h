@@ -43,7 +43,7 @@ void ddprof_upload_fini(struct ddprof_upload *up);
 struct ddprof_attempt {
 	long status;    /* HTTP status, 0 when none came back */
 	size_t body_size; /* multipart body bytes sent or written */
-	char why[256];  /* on failure: what happened, never the API key */
+	char why[512];  /* on failure: what happened, never the API key */
 };
 
 /* Emits up to ep once: POST with curl (timeout_ms for the whole request,

@@ -915,6 +915,8 @@ static void test_bad_requests(void **state)
 	req.attachments = dup;
 	req.n_attachments = 2;
 	assert_int_equal(ddprof_exporter_send(e, &req), -DDPROF_ERR_INVALID);
+	req.n_attachments = DDPROF_EXPORTER_MAX_ATTACHMENTS + 1;
+	assert_int_equal(ddprof_exporter_send(e, &req), -DDPROF_ERR_INVALID);
 	req.n_attachments = 0;
 	req.tags = "ok:1,:bad";
 	assert_int_equal(ddprof_exporter_send(e, &req), -DDPROF_ERR_INVALID);
@@ -929,7 +931,7 @@ static void test_bad_requests(void **state)
 	assert_int_equal(ddprof_exporter_start(e), 0);
 	assert_int_equal(ddprof_exporter_enqueue(e, &req), -DDPROF_ERR_INVALID);
 	ddprof_exporter_stats_get(e, &st);
-	assert_int_equal(st.failed, 8);
+	assert_int_equal(st.failed, 9);
 	assert_int_equal(st.last_error, -DDPROF_ERR_INVALID);
 	assert_int_equal(st.sent + st.pending, 0);
 	ddprof_exporter_free(e);

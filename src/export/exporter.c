@@ -138,12 +138,16 @@ int ddprof_exporter_new(const struct ddprof_exporter_config *cfg,
 	if (cfg->process_tags && *cfg->process_tags &&
 	    !(exp->process_tags = strdup(cfg->process_tags)))
 		goto out_tags;
-	if ((err = sync_init(exp)))
+	if ((err = ddprof_abort_init(&exp->abort)))
 		goto out_tags;
+	if ((err = sync_init(exp)))
+		goto out_abort;
 	pr_debug("exporter: sending to %s, runtime-id %s", exp->ep.url,
 		 exp->runtime_id);
 	*out = exp;
 	return 0;
+out_abort:
+	ddprof_abort_fini(&exp->abort);
 out_tags:
 	free(exp->process_tags);
 	free(exp->tags);
@@ -162,6 +166,7 @@ void ddprof_exporter_free(struct ddprof_exporter *exp)
 	pthread_cond_destroy(&exp->idle);
 	pthread_cond_destroy(&exp->wake);
 	pthread_mutex_destroy(&exp->lock);
+	ddprof_abort_fini(&exp->abort);
 	free(exp->process_tags);
 	free(exp->tags);
 	ddprof_endpoint_fini(&exp->ep);

@@ -33,7 +33,7 @@ struct ddprof_exporter {
 	unsigned head, count;
 	bool busy;              /* the sender holds a profile */
 	bool running, stopping;
-	atomic_int abort;       /* read by curl's progress callback too */
+	struct ddprof_abort abort; /* cuts the sender's transfer or backoff */
 	pthread_t thread;
 	struct ddprof_exporter_stats stats;
 };

@@ -876,7 +876,8 @@ static void test_stop_deadline(void **state)
 	t0 = now_ms();
 	assert_int_equal(ddprof_exporter_stop(e, 300), -DDPROF_ERR_TIMEOUT);
 	dt = now_ms() - t0;
-	assert_true(dt >= 250 && dt < 2500);
+	/* the transfer in flight is cut at once, not at curl's next tick */
+	assert_true(dt >= 250 && dt < 800);
 	ddprof_exporter_stats_get(e, &st);
 	assert_int_equal(st.abandoned, 2);
 	assert_int_equal(st.sent, 0);
@@ -890,7 +891,7 @@ static void test_stop_deadline(void **state)
 	assert_int_equal(http_server_wait(srv, 2, 5000), 2);
 	t0 = now_ms();
 	ddprof_exporter_free(e);
-	assert_true(now_ms() - t0 < 2500);
+	assert_true(now_ms() - t0 < 500);
 	http_server_stop(srv);
 	free(prof.lz4);
 }

@@ -111,8 +111,8 @@ int ddprof_exporter_new(const struct ddprof_exporter_config *cfg,
 			struct ddprof_exporter **out);
 
 /* Stops the sender thread if running, giving up at once on whatever is
- * pending (counted as abandoned; a transfer in flight is cut within about
- * a second), and frees exp. Accepts NULL. Call ddprof_exporter_stop()
+ * pending (counted as abandoned; a transfer in flight is cut short), and
+ * frees exp. Accepts NULL. Call ddprof_exporter_stop()
  * first to give pending profiles a chance. */
 void ddprof_exporter_free(struct ddprof_exporter *exp);
 
@@ -146,8 +146,8 @@ int ddprof_exporter_enqueue(struct ddprof_exporter *exp,
 int ddprof_exporter_flush(struct ddprof_exporter *exp, long timeout_ms);
 
 /* Final flush: lets the sender thread work up to timeout_ms on what is
- * queued, then aborts any transfer or backoff in flight (curl notices
- * within about a second), discards the rest (counted in stats.abandoned
+ * queued, then aborts at once any transfer or backoff in flight, discards
+ * the rest (counted in stats.abandoned
  * and logged) and joins the thread. Returns 0 when
  * everything pending was handled, -DDPROF_ERR_TIMEOUT when some profiles
  * were abandoned. A no-op returning 0 when the thread is not running. */

@@ -206,7 +206,7 @@ void ddprof_abort_reset(struct ddprof_abort *ab)
 }
 
 /* curl_easy_perform, but on ab's multi handle so that an abort request
- * wakes the wait instead of waiting for the next progress tick. */
+ * from another thread wakes the network wait at once. */
 static CURLcode perform(CURL *c, struct ddprof_abort *ab)
 {
 	CURLcode rc = CURLE_OK;

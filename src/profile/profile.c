@@ -122,9 +122,11 @@ static int profile_shell(struct ddprof_profile **out,
 	p->scr_labels = ddprof_palloc((DDPROF_PROFILE_MAX_LABELS + 1) *
 				      sizeof(*p->scr_labels));
 	p->scr_lines = ddprof_palloc(DDPROF_PROFILE_MAX_LINES * sizeof(*p->scr_lines));
-	p->scr_refs = ddprof_palloc((2 + 3 * DDPROF_PROFILE_MAX_LINES) *
-				    sizeof(*p->scr_refs));
-	if (!p->scr_locs || !p->scr_labels || !p->scr_lines || !p->scr_refs)
+	p->scr_strs = ddprof_palloc((2 + 3 * DDPROF_PROFILE_MAX_LINES) *
+				    sizeof(*p->scr_strs));
+	p->pcache = ddprof_pcalloc(1u << DDPROF_PCACHE_BITS, sizeof(*p->pcache));
+	if (!p->scr_locs || !p->scr_labels || !p->scr_lines || !p->scr_strs ||
+	    !p->pcache)
 		goto err;
 	*out = p;
 	return 0;
@@ -179,7 +181,8 @@ void ddprof_profile_free(struct ddprof_profile *p)
 	ddprof_pfree(p->scr_locs);
 	ddprof_pfree(p->scr_labels);
 	ddprof_pfree(p->scr_lines);
-	ddprof_pfree(p->scr_refs);
+	ddprof_pfree(p->scr_strs);
+	ddprof_pfree(p->pcache);
 	ddprof_pfree(p);
 }
 

@@ -16,12 +16,17 @@ struct ddprof_pbox {
 	uint32_t period_strs[2];
 };
 
-/* scratch string reference of the simple add path */
-struct ddprof_sref {
-	const char *p;
-	uint32_t len;
-	uint64_t hash;
+/* Entry of the simple path's string cache: the caller's pointer last seen
+ * in this slot and the string index its content had. Only the pointer value
+ * is kept; a hit is always verified against the stored copy (strcmp),
+ * except for a pointer already verified during the same add call. */
+struct ddprof_pcache_ent {
+	const char *ptr;
+	uint32_t idx;
+	uint64_t stamp; /* add call that last verified ptr */
 };
+
+#define DDPROF_PCACHE_BITS 12
 
 struct ddprof_profile {
 	struct ddprof_pbox *box;
@@ -38,7 +43,9 @@ struct ddprof_profile {
 	uint32_t *scr_locs;
 	struct ddprof_slabel *scr_labels;
 	struct ddprof_sline *scr_lines;
-	struct ddprof_sref *scr_refs;
+	uint32_t *scr_strs; /* string indices of one location */
+	struct ddprof_pcache_ent *pcache;
+	uint64_t stamp;     /* number of simple add calls */
 };
 
 int64_t ddprof_now_ns(void);

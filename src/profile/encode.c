@@ -22,15 +22,10 @@ struct enc {
 	int64_t *vals;
 };
 
+/* Bytes of the varint of v: 7 payload bits per byte, branch-free. */
 static inline size_t vsize(uint64_t v)
 {
-	size_t n = 1;
-
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
+	return (size_t)(70 - __builtin_clzll(v | 1)) / 7;
 }
 
 /* Size of a varint field, 0 when omitted (zero, as proto3 does). */
@@ -41,6 +36,15 @@ static inline size_t fsize(uint64_t v)
 
 static inline uint8_t *w_varint(uint8_t *o, uint64_t v)
 {
+	if (v < 0x80) { /* most ids and lengths */
+		*o = (uint8_t)v;
+		return o + 1;
+	}
+	if (v < 0x4000) {
+		o[0] = (uint8_t)(v | 0x80);
+		o[1] = (uint8_t)(v >> 7);
+		return o + 2;
+	}
 	while (v >= 0x80) {
 		*o++ = (uint8_t)(v | 0x80);
 		v >>= 7;
@@ -79,12 +83,12 @@ static inline int sink_err(const struct enc *e)
 	return e->sink->err ? e->sink->err : -DDPROF_ERR_ENCODE;
 }
 
-static size_t label_size(const struct ddprof_slabel *l)
+static inline size_t label_size(const struct ddprof_slabel *l)
 {
 	return fsize(l->key) + fsize(l->str) + fsize((uint64_t)l->num) + fsize(l->unit);
 }
 
-static uint8_t *w_label(uint8_t *o, const struct ddprof_slabel *l, size_t size)
+static inline uint8_t *w_label(uint8_t *o, const struct ddprof_slabel *l, size_t size)
 {
 	o = w_key(o, perftools_profiles_Sample_label_tag, PB_WT_STRING);
 	o = w_varint(o, size);

@@ -211,11 +211,13 @@ int ddprof_profile_reset(struct ddprof_profile *p, struct ddprof_profile **prev)
 		old->gen = p->gen;
 		old->start_ns = p->start_ns;
 		old->default_type = p->default_type;
+		old->static_strings = p->static_strings;
 		*prev = old;
 	} else {
 		box_free(p->box);
 	}
 	p->box = fresh;
+	p->epoch = p->stamp; /* string cache entries predate the new store */
 	p->gen = new_gen();
 	p->start_ns = ddprof_now_ns();
 	return 0;

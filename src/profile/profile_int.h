@@ -23,7 +23,7 @@ struct ddprof_pbox {
 struct ddprof_pcache_ent {
 	const char *ptr;
 	uint32_t idx;
-	uint64_t stamp; /* add call that last verified ptr */
+	uint32_t stamp; /* add call that last verified ptr */
 };
 
 #define DDPROF_PCACHE_BITS 12
@@ -45,7 +45,9 @@ struct ddprof_profile {
 	struct ddprof_sline *scr_lines;
 	uint32_t *scr_strs; /* string indices of one location */
 	struct ddprof_pcache_ent *pcache;
-	uint64_t stamp;     /* number of simple add calls */
+	uint32_t stamp;     /* number of simple add calls, wraps */
+	uint32_t epoch;     /* stamp of the last call before the last reset */
+	int static_strings; /* see ddprof_profile_set_static_strings() */
 };
 
 int64_t ddprof_now_ns(void);

@@ -26,7 +26,8 @@ static inline int str_idx(struct ddprof_profile *p, const char *s,
 	}
 	e = &p->pcache[((uintptr_t)s * 0x9e3779b97f4a7c15ULL) >> (64 - DDPROF_PCACHE_BITS)];
 	if (e->ptr == s) {
-		if (e->stamp == p->stamp) {
+		if (e->stamp == p->stamp ||
+		    (p->static_strings && e->stamp > p->epoch)) {
 			*idx = e->idx;
 			return 0;
 		}
@@ -176,6 +177,11 @@ static int location_from_strings(struct ddprof_profile *p,
 	return 0;
 }
 
+void ddprof_profile_set_static_strings(struct ddprof_profile *p, int on)
+{
+	p->static_strings = !!on;
+}
+
 int ddprof_profile_add(struct ddprof_profile *p,
 		       const struct ddprof_sample *sample,
 		       int64_t timestamp_ns)
@@ -197,7 +203,11 @@ int ddprof_profile_add(struct ddprof_profile *p,
 			return -DDPROF_ERR_INVALID;
 	/* a new stamp: pointers verified from here on are trusted until the
 	 * call returns (the caller's strings cannot change during the call) */
-	p->stamp++;
+	if (++p->stamp == 0) { /* wrapped: forget every stamp */
+		memset(p->pcache, 0, sizeof(*p->pcache) << DDPROF_PCACHE_BITS);
+		p->epoch = 0;
+		p->stamp = 1;
+	}
 
 	for (size_t i = 0; i < sample->nlocations; i++) {
 		rc = location_from_strings(p, &sample->locations[i], &p->scr_locs[i]);

@@ -42,10 +42,11 @@ int fx_stacks_new(struct fx_stacks *s, size_t n, size_t depth)
 		else
 			snprintf(s->names[fn], sizeof(s->names[fn]),
 				 "app::module_%02zu::process_step_%zu", fn % 23, fn);
-		snprintf(s->files[fn], sizeof(s->files[fn]), "src/module_%02zu.cc",
-			 fn % 23);
+		/* one string per source file, as a symbolizer hands out */
+		if (fn < 23)
+			snprintf(s->files[fn], sizeof(s->files[fn]), "src/module_%02zu.cc", fn);
 		s->lines[fn].function.name = s->names[fn];
-		s->lines[fn].function.filename = s->files[fn];
+		s->lines[fn].function.filename = s->files[fn % 23];
 		s->lines[fn].function.start_line = (int64_t)(fn % 997) + 1;
 		s->lines[fn].line = (int64_t)(fn % 997) + 10;
 	}

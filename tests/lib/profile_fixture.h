@@ -17,7 +17,7 @@ struct fx_stacks {
 	size_t nfuncs;
 	struct ddprof_line *lines;    /* one per distinct function */
 	char (*names)[64];            /* per distinct function */
-	char (*files)[48];
+	char (*files)[48];            /* per source file (the first 23) */
 };
 
 /* Builds n stacks of depth frames. Returns 0 or -1 (out of memory). */

@@ -28,6 +28,19 @@ struct ddprof_pcache_ent {
 
 #define DDPROF_PCACHE_BITS 12
 
+/* Frame cache of the static-strings mode: a frame with at most one line,
+ * keyed by its numbers and string pointers (whose content the caller
+ * promised not to change), maps to its location without any lookup of its
+ * strings. Valid for stamps after the last reset, like the string cache. */
+struct ddprof_fcache_ent {
+	const char *mfile, *mbid, *name, *sys, *file;
+	uint64_t address, start, limit, offset;
+	int64_t line, start_line;
+	uint32_t nlines, loc, stamp;
+};
+
+#define DDPROF_FCACHE_BITS 11
+
 struct ddprof_profile {
 	struct ddprof_pbox *box;
 	uint32_t gen; /* id generation of box */
@@ -45,6 +58,7 @@ struct ddprof_profile {
 	struct ddprof_sline *scr_lines;
 	uint32_t *scr_strs; /* string indices of one location */
 	struct ddprof_pcache_ent *pcache;
+	struct ddprof_fcache_ent *fcache;
 	uint32_t stamp;     /* number of simple add calls, wraps */
 	uint32_t epoch;     /* stamp of the last call before the last reset */
 	int static_strings; /* see ddprof_profile_set_static_strings() */

@@ -2,7 +2,8 @@
  * through a cache keyed by the caller's pointer and verified by content
  * (one strcmp; a pointer met twice in one call is verified once), then
  * each location is found with one probe keyed by string indices and
- * numbers, so a known frame costs no string hashing at all. */
+ * numbers, so a known frame costs no string hashing at all. In the opt-in
+ * static-strings mode a frame cache keyed by pointers skips even that. */
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -182,6 +183,57 @@ void ddprof_profile_set_static_strings(struct ddprof_profile *p, int on)
 	p->static_strings = !!on;
 }
 
+/* Static-strings mode: a frame of at most one line found by its pointers
+ * and numbers alone; falls back to location_from_strings() and remembers
+ * the answer. */
+static int location_static(struct ddprof_profile *p,
+			   const struct ddprof_location *l, uint32_t *idx)
+{
+	static const struct ddprof_line none;
+	const struct ddprof_line *ln = l->nlines ? l->lines : &none;
+	const struct ddprof_mapping *m = &l->mapping;
+	struct ddprof_fcache_ent *e;
+	uint64_t h;
+	int rc;
+
+	if (l->nlines > 1 || (l->nlines && !l->lines))
+		return location_from_strings(p, l, idx);
+	/* independent multiplies: a cheap index, exactness comes from the
+	 * comparison of every field below */
+	h = l->address * 0x9e3779b97f4a7c15ULL ^
+	    (uintptr_t)ln->function.name * 0xc2b2ae3d27d4eb4fULL ^
+	    (uint64_t)ln->line * 0x165667b19e3779f9ULL ^
+	    (uintptr_t)m->filename * 0xd6e8feb86659fd93ULL;
+	e = &p->fcache[(h ^ h >> 29) & ((1u << DDPROF_FCACHE_BITS) - 1)];
+	if (e->stamp > p->epoch && e->address == l->address &&
+	    e->name == ln->function.name && e->line == ln->line &&
+	    e->mfile == m->filename && e->nlines == l->nlines &&
+	    e->file == ln->function.filename && e->sys == ln->function.system_name &&
+	    e->start_line == ln->function.start_line && e->mbid == m->build_id &&
+	    e->start == m->start && e->limit == m->limit && e->offset == m->offset) {
+		*idx = e->loc;
+		return 0;
+	}
+	rc = location_from_strings(p, l, idx);
+	if (rc)
+		return rc;
+	e->mfile = m->filename;
+	e->mbid = m->build_id;
+	e->name = ln->function.name;
+	e->sys = ln->function.system_name;
+	e->file = ln->function.filename;
+	e->address = l->address;
+	e->start = m->start;
+	e->limit = m->limit;
+	e->offset = m->offset;
+	e->line = ln->line;
+	e->start_line = ln->function.start_line;
+	e->nlines = (uint32_t)l->nlines;
+	e->loc = *idx;
+	e->stamp = p->stamp;
+	return 0;
+}
+
 int ddprof_profile_add(struct ddprof_profile *p,
 		       const struct ddprof_sample *sample,
 		       int64_t timestamp_ns)
@@ -205,12 +257,16 @@ int ddprof_profile_add(struct ddprof_profile *p,
 	 * call returns (the caller's strings cannot change during the call) */
 	if (++p->stamp == 0) { /* wrapped: forget every stamp */
 		memset(p->pcache, 0, sizeof(*p->pcache) << DDPROF_PCACHE_BITS);
+		memset(p->fcache, 0, sizeof(*p->fcache) << DDPROF_FCACHE_BITS);
 		p->epoch = 0;
 		p->stamp = 1;
 	}
 
 	for (size_t i = 0; i < sample->nlocations; i++) {
-		rc = location_from_strings(p, &sample->locations[i], &p->scr_locs[i]);
+		if (p->static_strings)
+			rc = location_static(p, &sample->locations[i], &p->scr_locs[i]);
+		else
+			rc = location_from_strings(p, &sample->locations[i], &p->scr_locs[i]);
 		if (rc)
 			return rc;
 	}

@@ -537,6 +537,48 @@ static void test_reused_buffer(void **state)
 	ddprof_profile_free(p);
 }
 
+/* The static-strings mode (frame cache) and the verified mode build the
+ * same profile, byte for byte, including inlined and unsymbolized frames. */
+static void test_static_matches_verified(void **state)
+{
+	struct ddprof_profile *p[2] = { new_cpu_profile(), new_cpu_profile() };
+	struct ddprof_serialize_opts o = { .compression = DDPROF_COMPRESS_NONE,
+					   .end_time_ns = 2000 };
+	struct ddprof_line inl[2] = { { { "in", NULL, "a.h", 1 }, 2 },
+				      { { "out", NULL, "a.c", 3 }, 4 } };
+	struct ddprof_location extra[2] = { { { 0x1, 0x2, 0, "/x", NULL }, 0x1, inl, 2 },
+					    { { 0 }, 0x77, NULL, 0 } };
+	struct ddprof_label labels[2] = { { .key = "thread id" }, { .key = "thread_name", .str = "t" } };
+	struct ddprof_location stack[20];
+	struct fx_stacks fx;
+	void *out[2];
+	size_t len[2];
+
+	assert_int_equal(fx_stacks_new(&fx, 300, 18), 0);
+	ddprof_profile_set_static_strings(p[1], 1);
+	for (int k = 0; k < 2; k++) {
+		ddprof_profile_set_start_time(p[k], 1000);
+		for (int i = 0; i < 20000; i++) {
+			int64_t vals[2] = { 1, i };
+			struct ddprof_sample s = { stack, 20, vals, 2, labels, 2 };
+
+			memcpy(stack, fx_stack(&fx, (size_t)i * 7), 18 * sizeof(*stack));
+			stack[18] = extra[0];
+			stack[19] = extra[1];
+			labels[0].num = i % 3;
+			assert_int_equal(ddprof_profile_add(p[k], &s, i % 5 ? 0 : i), 0);
+		}
+		assert_int_equal(ddprof_profile_serialize(p[k], &o, &out[k], &len[k]), 0);
+	}
+	assert_int_equal(len[0], len[1]);
+	assert_memory_equal(out[0], out[1], len[0]);
+	free(out[0]);
+	free(out[1]);
+	fx_stacks_free(&fx);
+	ddprof_profile_free(p[0]);
+	ddprof_profile_free(p[1]);
+}
+
 /* ---- upscaling -------------------------------------------------------- */
 
 /* Adds two samples: one labelled kind=a, one kind=b. */
@@ -894,6 +936,7 @@ int main(void)
 		cmocka_unit_test(test_fast_path),
 		cmocka_unit_test(test_stale_ids),
 		cmocka_unit_test(test_reused_buffer),
+		cmocka_unit_test(test_static_matches_verified),
 		cmocka_unit_test(test_upscale_proportional),
 		cmocka_unit_test(test_upscale_poisson),
 		cmocka_unit_test(test_upscale_poisson_fixed_count),

@@ -22,10 +22,16 @@ struct enc {
 	int64_t *vals;
 };
 
-/* Bytes of the varint of v: 7 payload bits per byte, branch-free. */
+/* Bytes of the varint of v (7 payload bits per byte), by leading zeros. */
+static const uint8_t vsize_by_clz[64] = {
+	10, 9, 9, 9, 9, 9, 9, 9, 8, 8, 8, 8, 8, 8, 8, 7, 7, 7, 7, 7, 7, 7,
+	6, 6, 6, 6, 6, 6, 6, 5, 5, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 4, 4,
+	3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1,
+};
+
 static inline size_t vsize(uint64_t v)
 {
-	return (size_t)(70 - __builtin_clzll(v | 1)) / 7;
+	return vsize_by_clz[__builtin_clzll(v | 1)];
 }
 
 /* Size of a varint field, 0 when omitted (zero, as proto3 does). */

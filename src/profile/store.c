@@ -287,7 +287,8 @@ int ddprof_store_intern_location(struct ddprof_store *s, uint32_t mapping,
 	l->mapping = mapping;
 	l->lines_off = (uint32_t)s->nlines;
 	l->nlines = nlines;
-	memcpy(&s->lines[s->nlines], lines, nlines * sizeof(*lines));
+	if (nlines)
+		memcpy(&s->lines[s->nlines], lines, nlines * sizeof(*lines));
 	s->nlines += nlines;
 	*idx = (uint32_t)s->nlocs++;
 	ddprof_idtab_insert(&s->loc_tab, slot, h, *idx);

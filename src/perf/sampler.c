@@ -22,12 +22,22 @@
 #define RING_MIN_PAGES 8
 #define RING_MAX_PAGES 4096
 
-static unsigned ring_pages_for(uint32_t stack_size)
+/* Total locked memory the default ring sizes may take on big machines. */
+#define RING_BUDGET (64ULL << 20)
+
+static unsigned ring_pages_for(uint32_t stack_size, size_t nr_cpus)
 {
-	/* a burst of 16 full samples: stack + regs + 127-entry callchain */
-	uint64_t need = 16 * ((uint64_t)stack_size + 2048);
+	/* a burst of 64 full samples (stack + regs + 127-entry callchain):
+	 * at 1000 Hz that is 64 ms during which the loop may not run, e.g.
+	 * when the profiled threads outnumber the CPUs */
+	uint64_t one = (uint64_t)stack_size + 2048;
+	uint64_t need = 64 * one;
 	unsigned pages = 1;
 
+	if (need * nr_cpus > RING_BUDGET)
+		need = RING_BUDGET / nr_cpus;
+	if (need < 16 * one)
+		need = 16 * one;
 	while ((uint64_t)pages * 4096 < need && pages < RING_MAX_PAGES)
 		pages *= 2;
 	return pages < RING_MIN_PAGES ? RING_MIN_PAGES : pages;
@@ -344,6 +354,9 @@ static int open_events(struct ddprof_sampler *s,
 		/* idle time is not a profile of anything */
 		s->attr.exclude_idle = 1;
 		err = open_target(s, -1);
+		/* after the events exist, so nothing falls in between */
+		if (!err)
+			err = ddprof_proc_table_seed_all(s->procs);
 		break;
 	}
 	return err;
@@ -388,10 +401,6 @@ int ddprof_sampler_open(struct ddprof_sampler **out,
 	ddprof_event_attr(&s->attr, s->ev, freq, o->period, stack);
 	if (o->no_kernel)
 		ddprof_event_attr_user_only(&s->attr);
-	s->ring_pages = o->ring_pages ? o->ring_pages : ring_pages_for(stack);
-	/* wake the loop when a quarter of the ring is used */
-	s->attr.watermark = 1;
-	s->attr.wakeup_watermark = s->ring_pages * 4096u / 4;
 	s->fmt.sample_type = s->attr.sample_type;
 	s->fmt.regs_mask = s->attr.sample_regs_user;
 	s->fmt.sample_id_all = true;
@@ -407,6 +416,12 @@ int ddprof_sampler_open(struct ddprof_sampler **out,
 	err = setup_cpus(s, o);
 	if (err)
 		goto fail;
+	s->ring_pages = o->ring_pages ? o->ring_pages
+				      : ring_pages_for(stack, s->nr_cpus);
+	/* wake the loop when an eighth of the ring is used: early enough to
+	 * leave room, late enough to batch */
+	s->attr.watermark = 1;
+	s->attr.wakeup_watermark = s->ring_pages * 4096u / 8;
 	err = open_events(s, o);
 	if (err)
 		goto fail;

@@ -315,12 +315,27 @@ static void test_fork_exec_exit(void **state)
 	ddprof_proc_table_flush(t);
 	assert_int_equal(e.exits, 2);
 	assert_int_equal(ddprof_proc_table_live(t), 2);
+	/* a parent new to the table is read from procfs and copied */
+	ddprof_proc_table_flush(t);
+	ddprof_proc_table_free(t);
+	t = new_table(&e);
+	assert_int_equal(ddprof_proc_table_fork(t, 500, 100, 500, 100), 0);
+	ddprof_proc_maps(ddprof_proc_table_find(t, 500), &nr);
+	assert_int_equal(nr, 7);
+	assert_int_equal(ddprof_proc_table_live(t), 2);
+	ddprof_proc_table_free(t);
+	t = new_table(&e);
+	assert_int_equal(ddprof_proc_table_seed_all(t), 0);
+	assert_int_equal(ddprof_proc_table_live(t), 1);
+	assert_non_null(ddprof_proc_table_find(t, 100));
 	/* parent unknown to the table and to procfs: empty, freed at flush */
 	assert_int_equal(ddprof_proc_table_fork(t, 400, 399, 400, 399), 0);
 	ddprof_proc_table_flush(t);
 	assert_null(ddprof_proc_table_find(t, 400));
+	assert_null(ddprof_proc_table_find(t, 399));
 	/* gc retires what procfs no longer lists */
 	assert_int_equal(ddprof_proc_table_fork(t, 302, 100, 302, 100), 0);
+	assert_int_equal(ddprof_proc_table_fork(t, 301, 100, 301, 100), 0);
 	assert_int_equal(ddprof_proc_table_gc(t), 2); /* 301 and 302 */
 	ddprof_proc_table_flush(t);
 	assert_int_equal(ddprof_proc_table_live(t), 1);

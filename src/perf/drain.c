@@ -47,6 +47,11 @@ static int collect(struct ddprof_sampler *s, size_t *n)
 	uint64_t seq = 0;
 
 	*n = 0;
+	/* all heads first, close together in time: a record left out of this
+	 * pass was written after every record taken in */
+	for (size_t i = 0; i < s->nr_cpus; i++)
+		if (s->rings[i].fd >= 0)
+			ddprof_ring_begin(&s->rings[i]);
 	for (size_t i = 0; i < s->nr_cpus; i++) {
 		struct ddprof_ring *r = &s->rings[i];
 		struct ddprof_pass_ent e = { .ring = (uint32_t)i };
@@ -55,7 +60,6 @@ static int collect(struct ddprof_sampler *s, size_t *n)
 
 		if (r->fd < 0)
 			continue;
-		ddprof_ring_begin(r);
 		while ((rc = ddprof_ring_next(r, &e.rec, &len)) == 1) {
 			s->st.records++;
 			if (e.rec == r->bounce)

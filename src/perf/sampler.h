@@ -126,7 +126,8 @@ int ddprof_sampler_fd(const struct ddprof_sampler *s);
 /* Reads every record present in every ring, merged in time order, updates
  * the process table and runs the callbacks; processes that exited are
  * freed at the end of the pass (after on_proc_exit). Returns the number of
- * records read (>= 0) or a negative code on a fatal error. */
+ * records read (>= 0) or a negative code on a fatal error (-ENOMEM; the
+ * pass still completes). Callbacks must not call back into the sampler. */
 int ddprof_sampler_drain(struct ddprof_sampler *s);
 
 /* WRAP: the command's pid (0 in other modes, or once it has been reaped by

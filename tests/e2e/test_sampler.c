@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -344,6 +345,37 @@ static void test_attach(void **state)
 	assert_int_equal(ddprof_sampler_open(&s, &o), -ESRCH);
 }
 
+/* One fd per thread and CPU: a low fd limit is reported as such. */
+static void test_attach_fd_limit(void **state)
+{
+	pid_t pid = spawn("2", "8"), tester;
+	int status;
+
+	usleep(200 * 1000);
+	tester = fork();
+	assert_true(tester >= 0);
+	if (tester == 0) {
+		struct rlimit rl = { 16, 16 };
+		struct ddprof_sampler_opts o;
+		struct ddprof_sampler *s;
+		struct collect c;
+		int err;
+
+		opts_init(&o, &c);
+		o.mode = DDPROF_SAMPLER_ATTACH;
+		o.pids = &pid;
+		o.nr_pids = 1;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		err = ddprof_sampler_open(&s, &o);
+		_exit(err == -EMFILE ? 0 : 1);
+	}
+	waitpid(tester, &status, 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_system(void **state)
 {
 	struct ddprof_sampler_opts o;
@@ -378,6 +410,7 @@ int main(void)
 		cmocka_unit_test(test_wrap),
 		cmocka_unit_test(test_wrap_errors),
 		cmocka_unit_test(test_attach),
+		cmocka_unit_test(test_attach_fd_limit),
 		cmocka_unit_test(test_system),
 	};
 

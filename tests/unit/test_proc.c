@@ -391,6 +391,41 @@ static void test_many_short_lived(void **state)
 	ddprof_proc_table_free(t);
 }
 
+/* Our own process through the real procfs: the test binary's text is
+ * found, and its file is opened as the process sees it (dev + inode). */
+static void test_open_own_map(void **state)
+{
+	struct ddprof_proc_table *t;
+	struct ddprof_proc *p;
+	const struct ddprof_map *m;
+	struct stat st;
+	char path[4096];
+	int fd;
+
+	assert_int_equal(ddprof_proc_table_new(&t, NULL, NULL), 0);
+	assert_int_equal(ddprof_proc_table_get(t, getpid(), &p), 0);
+	m = ddprof_proc_find_map(p, (uint64_t)(uintptr_t)&test_open_own_map);
+	assert_non_null(m);
+	assert_true(m->prot & PROT_EXEC);
+	assert_non_null(strstr(m->path, "test_proc"));
+	assert_true(ddprof_proc_map_path(p, m, path, sizeof(path)) > 0);
+	assert_int_equal(strncmp(path, "/proc/", 6), 0);
+	fd = ddprof_proc_open_map(p, m);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_ino, m->ino);
+	assert_int_equal(st.st_dev, m->dev);
+	close(fd);
+	/* a mapping claiming another inode is refused */
+	struct ddprof_map other = *m;
+
+	other.ino++;
+	assert_int_equal(ddprof_proc_open_map(p, &other), -DDPROF_ERR_NOT_FOUND);
+	assert_string_equal(ddprof_proc_thread_name(p, getpid()),
+			    ddprof_proc_name(p));
+	ddprof_proc_table_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +434,7 @@ int main(void)
 		cmocka_unit_test(test_mmap_overlap),
 		cmocka_unit_test(test_fork_exec_exit),
 		cmocka_unit_test(test_many_short_lived),
+		cmocka_unit_test(test_open_own_map),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

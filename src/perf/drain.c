@@ -178,20 +178,16 @@ static int dispatch(struct ddprof_sampler *s, const struct ddprof_pass_ent *e)
 	return 0;
 }
 
-/* Stops polling rings whose events' tasks are all gone: they would report
+/* Stops polling events whose tasks are all gone: they would report
  * EPOLLHUP forever. Their rings are still drained on every pass. */
 static void drop_hung_up(struct ddprof_sampler *s)
 {
 	struct epoll_event evs[64];
 	int n = epoll_wait(s->epfd, evs, 64, 0);
 
-	for (int i = 0; i < n; i++) {
-		size_t ring = (size_t)evs[i].data.u64;
-
-		if ((evs[i].events & (EPOLLHUP | EPOLLERR)) && ring < s->nr_cpus)
-			epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->rings[ring].fd,
-				  NULL);
-	}
+	for (int i = 0; i < n; i++)
+		if (evs[i].events & (EPOLLHUP | EPOLLERR))
+			epoll_ctl(s->epfd, EPOLL_CTL_DEL, evs[i].data.fd, NULL);
 }
 
 static void maybe_gc(struct ddprof_sampler *s)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/u64map.h"
 #include "ddprof/error.h"
 #include "perf/cpus.h"
 #include "perf/event.h"
@@ -82,8 +83,18 @@ static int check_opts(const struct ddprof_sampler_opts *o, uint32_t *stack)
 	return 0;
 }
 
+/* Keeps fd and polls it: every fd writing into a ring reports that ring's
+ * wakeups, so the ring stays watched while any of its threads lives. */
 static int add_fd(struct ddprof_sampler *s, int fd)
 {
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
 	if (s->nr_fds == s->cap_fds) {
 		size_t ncap = s->cap_fds ? 2 * s->cap_fds : 16;
 		int *n = realloc(s->fds, ncap * sizeof(*n));
@@ -132,7 +143,6 @@ static int open_first(struct ddprof_sampler *s, pid_t pid, int cpu)
 
 static int map_ring(struct ddprof_sampler *s, size_t i, int fd)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	int err;
 
 	for (;;) {
@@ -155,9 +165,6 @@ static int map_ring(struct ddprof_sampler *s, size_t i, int fd)
 			"per CPU (samples may be lost at high rates)",
 			s->ring_pages);
 	}
-	ev.data.u64 = i;
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-		return -errno;
 	return 0;
 }
 
@@ -197,45 +204,17 @@ static int open_target(struct ddprof_sampler *s, pid_t pid)
 	return 0;
 }
 
-/* A small growable set of tids already opened. */
-struct tidset {
-	pid_t *v;
-	size_t n, cap;
-};
-
-static bool tidset_has(const struct tidset *t, pid_t tid)
-{
-	for (size_t i = 0; i < t->n; i++)
-		if (t->v[i] == tid)
-			return true;
-	return false;
-}
-
-static int tidset_add(struct tidset *t, pid_t tid)
-{
-	if (t->n == t->cap) {
-		size_t ncap = t->cap ? 2 * t->cap : 64;
-		pid_t *n = realloc(t->v, ncap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		t->v = n;
-		t->cap = ncap;
-	}
-	t->v[t->n++] = tid;
-	return 0;
-}
-
 /* Every thread of pid, including ones started while we open: the task
  * directory is listed again until a listing brings nothing new (threads
  * created after their creator's event exists inherit it). */
 static int attach_pid(struct ddprof_sampler *s, pid_t pid)
 {
-	struct tidset seen = { 0 };
+	struct ddprof_u64map seen;
 	char path[64];
 	int err = 0, opened = 0;
 	bool fresh = true;
 
+	ddprof_u64map_init(&seen);
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	while (fresh && !err) {
 		DIR *d = opendir(path);
@@ -249,10 +228,10 @@ static int attach_pid(struct ddprof_sampler *s, pid_t pid)
 		while (!err && (de = readdir(d))) {
 			pid_t tid = (pid_t)atoi(de->d_name);
 
-			if (tid <= 0 || tidset_has(&seen, tid))
+			if (tid <= 0 || ddprof_u64map_get(&seen, (uint64_t)tid))
 				continue;
 			fresh = true;
-			err = tidset_add(&seen, tid);
+			err = ddprof_u64map_put(&seen, (uint64_t)tid, 1);
 			if (err)
 				break;
 			err = open_target(s, tid);
@@ -263,7 +242,7 @@ static int attach_pid(struct ddprof_sampler *s, pid_t pid)
 		}
 		closedir(d);
 	}
-	free(seen.v);
+	ddprof_u64map_fini(&seen);
 	if (!err && !opened)
 		err = -ESRCH;
 	if (err == -ESRCH)

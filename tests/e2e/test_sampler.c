@@ -259,6 +259,14 @@ static void test_wrap(void **state)
 	assert_true(st.forks >= 3);
 	/* both processes exited and were freed after their last sample */
 	assert_int_equal(st.procs_live, 0);
+	/* the exited command's events no longer wake the loop (no EPOLLHUP
+	 * spinning) */
+	{
+		struct epoll_event ev;
+
+		assert_int_equal(ddprof_sampler_drain(s), 0);
+		assert_int_equal(epoll_wait(ddprof_sampler_fd(s), &ev, 1, 0), 0);
+	}
 	assert_true(c.exits >= 2);
 	ddprof_sampler_close(s);
 }

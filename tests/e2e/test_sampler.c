@@ -220,7 +220,7 @@ static void common_checks(const struct collect *c,
 
 static void test_wrap(void **state)
 {
-	char *argv[] = { workload, "1.5", "2", "child", NULL };
+	char *argv[] = { workload, "0.6", "2", "child", NULL };
 	struct ddprof_sampler_opts o;
 	struct ddprof_sampler_stats st;
 	struct ddprof_sampler *s;
@@ -321,7 +321,7 @@ static void test_attach(void **state)
 	struct ddprof_sampler_stats st;
 	struct ddprof_sampler *s;
 	struct collect c;
-	pid_t pid = spawn("2.5", "2"), missing = pid;
+	pid_t pid = spawn("3", "2"), missing = pid;
 	unsigned tids = 0;
 	int status;
 
@@ -398,12 +398,10 @@ static void test_system(void **state)
 	o.mode = DDPROF_SAMPLER_SYSTEM;
 	assert_int_equal(ddprof_sampler_open(&s, &o), 0);
 	assert_int_equal(ddprof_sampler_start(s), 0);
-	a = spawn("1.2", "0");
-	b = spawn("1.2", "1");
-	pump(s, 1.5, 0, NULL);
-	waitpid(a, &status, 0);
-	waitpid(b, &status, 0);
-	pump(s, 0.05, 0, NULL);
+	a = spawn("0.8", "0");
+	b = spawn("0.8", "1");
+	pump(s, 20, a, &status);
+	pump(s, 20, b, &status);
 	ddprof_sampler_stats(s, &st);
 	assert_true(pid_samples(&c, (uint32_t)a, &tids) > 50);
 	assert_true(pid_samples(&c, (uint32_t)b, &tids) > 50);

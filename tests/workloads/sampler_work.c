@@ -1,5 +1,5 @@
-/* Workload for the sampler's live tests: burns CPU for SECONDS in the main
- * thread and THREADS named threads ("sw-worker-N"), and with "child"
+/* Workload for the sampler's live tests: burns SECONDS of CPU in the main
+ * thread and in each of THREADS named threads ("sw-worker-N"), and with "child"
  * forks and execs itself as a second process ("sw-child") that burns for
  * half as long. Usage: sampler_work SECONDS THREADS [child] */
 #define _GNU_SOURCE
@@ -15,11 +15,11 @@
 static double seconds;
 static volatile unsigned long sink;
 
-static double now(void)
+static double thread_cpu(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -35,13 +35,15 @@ __attribute__((noinline)) static unsigned long middle(unsigned long x)
 	return leaf(x) ^ leaf(x + 1);
 }
 
+/* Burns `seconds` of this thread's CPU time (not wall time: on a loaded
+ * machine every thread still gets its share of samples). */
 static void burn(void)
 {
-	double end = now() + seconds;
 	unsigned long x = 1;
 
-	while (now() < end)
-		x = middle(x);
+	while (thread_cpu() < seconds)
+		for (int i = 0; i < 256; i++)
+			x = middle(x);
 	sink = x;
 }
 

@@ -4,12 +4,15 @@
  * writing into that CPU's single ring, and enabling them. */
 #include <dirent.h>
 #include <errno.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -42,6 +45,44 @@ static unsigned ring_pages_for(uint32_t stack_size, size_t nr_cpus)
 	while ((uint64_t)pages * 4096 < need && pages < RING_MAX_PAGES)
 		pages *= 2;
 	return pages < RING_MIN_PAGES ? RING_MIN_PAGES : pages;
+}
+
+static bool has_cap(int cap)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* Without CAP_IPC_LOCK the kernel lets a user lock perf_event_mlock_kb
+ * per online CPU plus RLIMIT_MEMLOCK: shrink the rings so that all of
+ * them fit, rather than the first ones taking everything. */
+static unsigned ring_pages_fit(unsigned pages, size_t nr_rings)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t budget, per_ring;
+	struct rlimit rl;
+
+	if (has_cap(CAP_IPC_LOCK) ||
+	    ddprof_sysctl_long("perf_event_paranoid", 2) == -1 || !nr_rings)
+		return pages;
+	budget = (uint64_t)ddprof_sysctl_long("perf_event_mlock_kb", 516) / 4 *
+		 (uint64_t)(online > 0 ? online : 1);
+	if (!getrlimit(RLIMIT_MEMLOCK, &rl) && rl.rlim_cur != RLIM_INFINITY)
+		budget += rl.rlim_cur / 4096;
+	else if (!getrlimit(RLIMIT_MEMLOCK, &rl))
+		return pages;
+	per_ring = budget / nr_rings; /* includes the metadata page */
+	if (per_ring > pages)
+		return pages;
+	while (pages > RING_MIN_PAGES && pages + 1 > per_ring)
+		pages /= 2;
+	pr_info("perf rings of %u pages per CPU fit the locked-memory "
+		"allowance (perf_event_mlock_kb, ulimit -l)", pages);
+	return pages;
 }
 
 static int check_opts(const struct ddprof_sampler_opts *o, uint32_t *stack)
@@ -397,6 +438,7 @@ int ddprof_sampler_open(struct ddprof_sampler **out,
 		goto fail;
 	s->ring_pages = o->ring_pages ? o->ring_pages
 				      : ring_pages_for(stack, s->nr_cpus);
+	s->ring_pages = ring_pages_fit(s->ring_pages, s->nr_cpus);
 	/* wake the loop when an eighth of the ring is used: early enough to
 	 * leave room, late enough to batch */
 	s->attr.watermark = 1;

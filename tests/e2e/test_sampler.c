@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -410,6 +411,125 @@ static void test_system(void **state)
 	ddprof_sampler_close(s);
 }
 
+/* Period instead of frequency, another event, a smaller stack copy and
+ * no kernel frames: each sample shows it. */
+static void test_options(void **state)
+{
+	char *argv[] = { workload, "0.3", "0", NULL };
+	const char *events[] = { "page-faults", "context-switches" };
+	struct ddprof_sampler_opts o;
+	struct ddprof_sampler_stats st;
+	struct ddprof_sampler *s;
+	struct collect c;
+	unsigned tids;
+	int status;
+
+	opts_init(&o, &c);
+	o.mode = DDPROF_SAMPLER_WRAP;
+	o.argv = argv;
+	o.event = "task-clock";
+	o.period = 2000000; /* 2 ms of task time */
+	o.freq = 0;
+	o.stack_size = 8192;
+	o.no_kernel = true;
+	c.stack_size = 8192;
+	assert_int_equal(ddprof_sampler_open(&s, &o), 0);
+	assert_int_equal(ddprof_sampler_start(s), 0);
+	pump(s, 20, ddprof_sampler_child(s), &status);
+	ddprof_sampler_child_reaped(s);
+	ddprof_sampler_stats(s, &st);
+	assert_string_equal(st.event, "task-clock");
+	assert_false(st.kernel_frames);
+	assert_int_equal(c.kernel, 0);
+	assert_int_equal(c.bad_stack, 0);
+	assert_int_equal(c.no_map, 0);
+	/* 0.3 s of CPU at one sample per 2 ms */
+	assert_in_range(pid_samples(&c, c.tids[0].pid, &tids), 100, 200);
+	ddprof_sampler_close(s);
+
+	for (size_t i = 0; i < 2; i++) {
+		opts_init(&o, &c);
+		o.mode = DDPROF_SAMPLER_WRAP;
+		o.argv = argv;
+		o.event = events[i];
+		assert_int_equal(ddprof_sampler_open(&s, &o), 0);
+		ddprof_sampler_stats(s, &st);
+		assert_string_equal(st.event, events[i]);
+		assert_int_equal(ddprof_sampler_start(s), 0);
+		pump(s, 20, ddprof_sampler_child(s), &status);
+		ddprof_sampler_child_reaped(s);
+		assert_int_equal(ddprof_wait_status_code(status), 0);
+		ddprof_sampler_close(s);
+	}
+}
+
+/* As an unprivileged user (nobody): whole-system mode is refused with
+ * advice, kernel frames are dropped with a note, and a ring larger than
+ * the locked-memory allowance is shrunk instead of failing. */
+static void test_unprivileged(void **state)
+{
+	long paranoid = 2;
+	pid_t tester;
+	int status;
+	FILE *f;
+
+	if (getuid() != 0) {
+		skip(); /* already unprivileged: the other tests cover it */
+		return;
+	}
+	f = fopen("/proc/sys/kernel/perf_event_paranoid", "r");
+	if (f) {
+		if (fscanf(f, "%ld", &paranoid) != 1)
+			paranoid = 2;
+		fclose(f);
+	}
+	tester = fork();
+	assert_true(tester >= 0);
+	if (tester == 0) {
+		char *argv[] = { "/bin/true", NULL };
+		struct rlimit no_lock = { 0, 0 };
+		struct ddprof_sampler_opts o;
+		struct ddprof_sampler_stats st;
+		struct ddprof_sampler *s;
+		struct collect c;
+		int err, rc = 0;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(70);
+		/* setuid made us non-dumpable, which a real user is not:
+		 * perf_event_open on our own child would be refused */
+		prctl(PR_SET_DUMPABLE, 1);
+		setrlimit(RLIMIT_MEMLOCK, &no_lock);
+		opts_init(&o, &c);
+		o.mode = DDPROF_SAMPLER_SYSTEM;
+		err = ddprof_sampler_open(&s, &o);
+		if (paranoid >= 1 && err != -EACCES && err != -EPERM)
+			rc |= 1;
+		if (!err)
+			ddprof_sampler_close(s);
+		o.mode = DDPROF_SAMPLER_WRAP;
+		o.argv = argv;
+		err = ddprof_sampler_open(&s, &o);
+		if (err)
+			_exit(64 | 2);
+		ddprof_sampler_stats(s, &st);
+		if (paranoid >= 2 && st.kernel_frames)
+			rc |= 4;
+		if (st.ring_pages > 128)
+			rc |= 8;
+		if (ddprof_sampler_start(s))
+			rc |= 16;
+		waitpid(ddprof_sampler_child(s), &status, 0);
+		ddprof_sampler_child_reaped(s);
+		ddprof_sampler_drain(s);
+		ddprof_sampler_close(s);
+		_exit(rc);
+	}
+	waitpid(tester, &status, 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -418,6 +538,8 @@ int main(void)
 		cmocka_unit_test(test_attach),
 		cmocka_unit_test(test_attach_fd_limit),
 		cmocka_unit_test(test_system),
+		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_unprivileged),
 	};
 
 	ddprof_test_require_perf();

@@ -225,6 +225,8 @@ static int open_target(struct ddprof_sampler *s, pid_t pid)
 			if (fd != -ESRCH)
 				ddprof_event_explain(fd, s->ev->name, pid,
 						     s->cpus[i]);
+			if (fd == -ENOENT || fd == -EOPNOTSUPP || fd == -ENODEV)
+				return -DDPROF_ERR_UNSUPPORTED;
 			return fd;
 		}
 		err = add_fd(s, fd);

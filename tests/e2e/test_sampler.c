@@ -308,6 +308,11 @@ static void test_wrap_errors(void **state)
 	o.stack_size = 0;
 	o.event = "no-such-event";
 	assert_int_equal(ddprof_sampler_open(&s, &o), -DDPROF_ERR_UNSUPPORTED);
+	/* a frequency the kernel refuses */
+	o.event = NULL;
+	o.freq = 100000000;
+	assert_int_equal(ddprof_sampler_open(&s, &o), -EINVAL);
+	o.freq = 999;
 	/* hardware events fall back to cpu-clock where there is no PMU */
 	o.event = "cycles";
 	assert_int_equal(ddprof_sampler_open(&s, &o), 0);

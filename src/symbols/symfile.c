@@ -282,8 +282,10 @@ const struct ddprof_sym_entry *ddprof_symfile_lookup(struct ddprof_symfile *f,
 	const char *symname = NULL;
 	int n = 0;
 
-	if (v)
+	if (v) {
+		f->addr_hits++;
 		return (const void *)(uintptr_t)*v;
+	}
 	memset(lines, 0, sizeof(lines));
 	if (f->has_symbols) {
 		GElf_Off off;

@@ -563,6 +563,48 @@ static void test_upload_loopback(void **state)
 	http_server_stop(srv);
 }
 
+static void test_upload_agentless_unix(void **state)
+{
+	static const char *const env[] = { "DD_API_KEY=e2e-secret-key", NULL };
+	char sock[700], url[800];
+	struct http_server *srv;
+	const struct http_request *req;
+	struct run r;
+
+	/* agentless: the whole intake URL overridden, the key in a header */
+	srv = http_server_start(NULL);
+	assert_non_null(srv);
+	snprintf(url, sizeof(url), "%s/api/v2/profile", http_server_url(srv));
+	run_env(&r, env, "--agentless", "--url", url, "-q", "--", demo, "0.2", NULL);
+	assert_int_equal(r.status, 0);
+	assert_null(strstr(r.err, "e2e-secret-key"));
+	assert_int_equal(http_server_count(srv), 1); /* one period: the run */
+	req = http_server_request(srv, 0);
+	assert_string_equal(req->target, "/api/v2/profile");
+	assert_non_null(http_request_header(req, "DD-API-KEY"));
+	assert_string_equal(http_request_header(req, "DD-API-KEY"), "e2e-secret-key");
+	run_free(&r);
+	http_server_stop(srv);
+
+	/* the agent over a Unix socket, from the environment */
+	snprintf(sock, sizeof(sock), "%s/agent.sock", tmp);
+	srv = http_server_start(sock);
+	assert_non_null(srv);
+	snprintf(url, sizeof(url), "DD_TRACE_AGENT_URL=unix://%s", sock);
+	{
+		const char *const env2[] = { url, NULL };
+
+		run_env(&r, env2, "--upload", "--", demo, "0.2", NULL);
+	}
+	assert_int_equal(r.status, 0);
+	assert_int_equal(http_server_count(srv), 1);
+	assert_string_equal(http_server_request(srv, 0)->target,
+			    "/profiling/v1/input");
+	assert_non_null(strstr(r.err, "1 profile uploaded to unix://"));
+	run_free(&r);
+	http_server_stop(srv);
+}
+
 static void test_upload_agent_down(void **state)
 {
 	struct run r;
@@ -678,6 +720,7 @@ int main(void)
 		cmocka_unit_test(test_system_wide),
 		cmocka_unit_test(test_timeline),
 		cmocka_unit_test(test_upload_loopback),
+		cmocka_unit_test(test_upload_agentless_unix),
 		cmocka_unit_test(test_upload_agent_down),
 		cmocka_unit_test(test_disk_full),
 		cmocka_unit_test(test_status_line_on_tty),

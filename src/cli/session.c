@@ -261,6 +261,9 @@ static void stop_sampling(struct session *ss)
 	ss->sampling = false;
 	ddprof_sampler_stop(ss->smp);
 	drain(ss);
+	/* nothing reads the rings from now on: a readable fd would only
+	 * wake the loop that waits for the command */
+	epoll_ctl(ss->epfd, EPOLL_CTL_DEL, ddprof_sampler_fd(ss->smp), NULL);
 	end_period(ss);
 }
 

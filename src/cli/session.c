@@ -164,6 +164,8 @@ static int open_sampler(struct session *ss)
 		.argv = o->command,
 		.pids = o->pids,
 		.nr_pids = o->npids,
+		.cpus = o->ncpus ? o->cpus : NULL,
+		.nr_cpus = o->ncpus,
 		.cb = {
 			.on_sample = on_sample,
 			.on_lost = on_lost,
@@ -173,16 +175,7 @@ static int open_sampler(struct session *ss)
 		},
 		.ctx = ss,
 	};
-	int cpus[DDPROF_CLI_MAX_CPUS];
-	size_t n = 0;
 
-	if (o->cpus_given) {
-		for (int c = 0; c < DDPROF_CLI_MAX_CPUS; c++)
-			if (o->cpus[c / 64] & (1ULL << (c % 64)))
-				cpus[n++] = c;
-		so.cpus = cpus;
-		so.nr_cpus = n;
-	}
 	return ddprof_sampler_open(&ss->smp, &so);
 }
 

@@ -324,7 +324,9 @@ static void on_tick(struct session *ss)
 	}
 	if (ss->period_end && now >= ss->period_end) {
 		end_period(ss);
-		ss->period_end += ss->o->period_ns;
+		/* after a stall, the next period still ends on the grid */
+		while (ss->period_end <= now)
+			ss->period_end += ss->o->period_ns;
 	}
 	refresh_stats(ss);
 	ddprof_cli_msg_status(now, &ss->stats, false);

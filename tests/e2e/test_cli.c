@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -61,9 +62,10 @@ static char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
-/* Starts argv with stdout/stderr going to files in tmp (stderr to
- * err_fd instead when >= 0) and env entries "K=V" added. */
-static pid_t spawn(char *const *argv, const char *const *env, int err_fd)
+/* Starts argv with stdout/stderr going to files in tmp and env entries
+ * "K=V" added. With tty >= 0 (a pty slave), stderr goes there and it is
+ * the controlling terminal of a new session, as in an interactive shell. */
+static pid_t spawn(char *const *argv, const char *const *env, int tty)
 {
 	pid_t pid = fork();
 
@@ -75,12 +77,16 @@ static pid_t spawn(char *const *argv, const char *const *env, int err_fd)
 		snprintf(path, sizeof(path), "%s/stdout", tmp);
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		dup2(fd, 1);
-		if (err_fd < 0) {
+		if (tty >= 0) {
+			setsid();
+			ioctl(tty, TIOCSCTTY, 0);
+			dup2(tty, 2);
+		} else {
 			snprintf(path, sizeof(path), "%s/stderr", tmp);
-			err_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+			dup2(open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644), 2);
+			/* our own group: signals we send reach us alone */
+			setpgid(0, 0);
 		}
-		dup2(err_fd, 2);
-		setpgid(0, 0); /* our own group: signals we send reach us alone */
 		for (const char *const *e = env; e && *e; e++)
 			putenv((char *)*e);
 		execv(argv[0], argv);
@@ -646,34 +652,62 @@ static void test_disk_full(void **state)
 	run_free(&r);
 }
 
-static void test_status_line_on_tty(void **state)
+/* Opens a pty: *master for the test, the slave returned. */
+static int open_pty(int *master)
 {
-	char *argv[] = { bin, "-o", path_in_tmp("tty.pb.gz"), "--", demo, "0.8", NULL };
-	char buf[8192];
-	size_t got = 0;
-	int master, slave;
-	pid_t pid;
+	int slave;
 
-	master = posix_openpt(O_RDWR | O_NOCTTY);
-	assert_true(master >= 0);
-	assert_int_equal(grantpt(master), 0);
-	assert_int_equal(unlockpt(master), 0);
-	slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+	*master = posix_openpt(O_RDWR | O_NOCTTY);
+	assert_true(*master >= 0);
+	assert_int_equal(grantpt(*master), 0);
+	assert_int_equal(unlockpt(*master), 0);
+	slave = open(ptsname(*master), O_RDWR | O_NOCTTY);
 	assert_true(slave >= 0);
-	pid = spawn(argv, NULL, slave);
-	close(slave);
+	return slave;
+}
+
+/* Reads the master until the terminal closes (or 5 s of silence), while
+ * writing `input` once after delay_ms (0: never). */
+static size_t read_pty(int master, char *buf, size_t len, const char *input,
+		       long delay_ms)
+{
+	struct timespec t0, t;
+	size_t got = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		struct pollfd pfd = { .fd = master, .events = POLLIN };
 		ssize_t n;
 
-		if (poll(&pfd, 1, 5000) <= 0)
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (input && (t.tv_sec - t0.tv_sec) * 1000 +
+				     (t.tv_nsec - t0.tv_nsec) / 1000000 >= delay_ms) {
+			assert_int_equal(write(master, input, strlen(input)),
+					 (ssize_t)strlen(input));
+			input = NULL;
+		}
+		if (poll(&pfd, 1, input ? 50 : 5000) < 0)
 			break;
-		n = read(master, buf + got, sizeof(buf) - 1 - got);
+		if (!pfd.revents)
+			continue;
+		n = read(master, buf + got, len - 1 - got);
 		if (n <= 0)
 			break; /* EIO once the last writer closed */
 		got += (size_t)n;
 	}
 	buf[got] = '\0';
+	return got;
+}
+
+static void test_status_line_on_tty(void **state)
+{
+	char *argv[] = { bin, "-o", path_in_tmp("tty.pb.gz"), "--", demo, "0.8", NULL };
+	char buf[8192];
+	int master, slave = open_pty(&master);
+	pid_t pid = spawn(argv, NULL, slave);
+
+	close(slave);
+	read_pty(master, buf, sizeof(buf), NULL, 0);
 	assert_int_equal(wait_exit(pid, 10000), 0);
 	close(master);
 	/* drawn at least once, erased, and the summary on a clean line */
@@ -681,6 +715,27 @@ static void test_status_line_on_tty(void **state)
 		fail_msg("no status line in:\n%s", buf);
 	assert_non_null(strstr(buf, "\r\033[Kddprof-perf: "));
 	assert_non_null(strstr(buf, "complete stacks"));
+}
+
+/* ^C on the terminal: the command gets SIGINT from the terminal once (not
+ * a second time from the profiler), the profile is written, exit 130. */
+static void test_ctrl_c_on_tty(void **state)
+{
+	char *out = path_in_tmp("ctrlc.pb.gz");
+	char *argv[] = { bin, "-o", out, "--", demo, "30", NULL };
+	struct pprof_profile p;
+	char buf[8192];
+	int master, slave = open_pty(&master);
+	pid_t pid = spawn(argv, NULL, slave);
+
+	close(slave);
+	read_pty(master, buf, sizeof(buf), "\003", 1000);
+	assert_int_equal(wait_exit(pid, 10000), 128 + SIGINT);
+	close(master);
+	assert_non_null(strstr(buf, "complete stacks"));
+	read_profile(out, &p);
+	assert_true(p.nsamples > 0);
+	pprof_profile_free(&p);
 }
 
 static int setup(void **state)
@@ -724,6 +779,7 @@ int main(void)
 		cmocka_unit_test(test_upload_agent_down),
 		cmocka_unit_test(test_disk_full),
 		cmocka_unit_test(test_status_line_on_tty),
+		cmocka_unit_test(test_ctrl_c_on_tty),
 	};
 
 	ddprof_test_require_perf();

@@ -428,6 +428,18 @@ static bool finish(struct session *ss)
 	return ok;
 }
 
+/* Kernel symbols are read on the first kernel frame, which takes ~100 ms
+ * (/proc/kallsyms): do it now, before counting starts, rather than while
+ * the first samples pile up in the rings. */
+static void warm_up_kernel_symbols(struct ddprof_symbolizer *sym)
+{
+	const struct ddprof_frame f = { .pc = 0xffffffff81000000ULL,
+					.kind = DDPROF_FRAME_KERNEL };
+	struct ddprof_symbol out;
+
+	(void)ddprof_symbolizer_lookup(sym, 0, &f, &out);
+}
+
 static int exit_code_for_open(int err)
 {
 	if (err == -DDPROF_ERR_UNSUPPORTED || err == -DDPROF_ERR_INVALID)
@@ -475,6 +487,8 @@ static int setup(struct session *ss, int *code)
 		return ret;
 	}
 	ddprof_sampler_stats(ss->smp, &st);
+	if (st.kernel_frames)
+		warm_up_kernel_symbols(ss->sym);
 	if ((ret = ddprof_cli_agg_init(&ss->agg, st.event[0] ? st.event : ss->o->event,
 				       ss->o->freq, ss->o->timeline))) {
 		ddprof_cli_msg(DDPROF_LOG_ERROR, "cannot create the profile: %s",

@@ -287,7 +287,9 @@ int ddprof_store_intern_location(struct ddprof_store *s, uint32_t mapping,
 	l->mapping = mapping;
 	l->lines_off = (uint32_t)s->nlines;
 	l->nlines = nlines;
-	memcpy(&s->lines[s->nlines], lines, nlines * sizeof(*lines));
+	/* a first location without lines meets s->lines still NULL */
+	if (nlines)
+		memcpy(&s->lines[s->nlines], lines, nlines * sizeof(*lines));
 	s->nlines += nlines;
 	*idx = (uint32_t)s->nlocs++;
 	ddprof_idtab_insert(&s->loc_tab, slot, h, *idx);

@@ -140,8 +140,9 @@ static void unwind_checks(const struct ddprof_map *map, const uint8_t *data,
 		return;
 	for (unsigned i = 0; i < img->nr_loads; i++)
 		if (img->loads[i].flags & 1) {
-			ip = MAP_START + img->loads[i].vaddr +
-			     (size > 16 ? data[16] % (img->loads[i].memsz + 1) : 0);
+			ip = MAP_START + img->loads[i].vaddr;
+			if (size > 16 && data[16] < img->loads[i].memsz)
+				ip += data[16];
 			break;
 		}
 	ddprof_elf_image_free(img);

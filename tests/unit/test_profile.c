@@ -439,6 +439,28 @@ static void test_first_location_without_lines(void **state)
 	ddprof_profile_free(p);
 }
 
+/* Regression (fuzz_profile): a profile whose only samples have an empty
+ * stack and no labels has no stack-location or label array at all; the
+ * encoder took &NULL[0] of both (undefined behaviour). */
+static void test_empty_stack_no_labels(void **state)
+{
+	struct ddprof_profile *p = new_cpu_profile();
+	struct pprof_profile pp;
+	uint64_t stack;
+	int64_t vals[2] = { 2, 20 };
+
+	assert_int_equal(ddprof_profile_intern_stack(p, NULL, 0, &stack), 0);
+	assert_int_equal(ddprof_profile_add_interned(p, stack, vals, 2, NULL, 0, 0), 0);
+	assert_int_equal(ddprof_profile_add_interned(p, stack, vals, 2, NULL, 0, 0), 0);
+	assert_int_equal(ddprof_profile_add_interned(p, stack, vals, 2, NULL, 0, 9), 0);
+	roundtrip(p, &pp);
+	assert_int_equal(pp.nsamples, 2);
+	assert_int_equal(pp.samples[0].nlocations, 0);
+	assert_int_equal(pp.samples[0].values[0] + pp.samples[1].values[0], 6);
+	pprof_profile_free(&pp);
+	ddprof_profile_free(p);
+}
+
 static void test_stale_ids(void **state)
 {
 	struct ddprof_profile *p = new_cpu_profile(), *q = new_cpu_profile(), *prev = NULL;
@@ -860,6 +882,7 @@ int main(void)
 		cmocka_unit_test(test_labels_equal_keys),
 		cmocka_unit_test(test_fast_path),
 		cmocka_unit_test(test_first_location_without_lines),
+		cmocka_unit_test(test_empty_stack_no_labels),
 		cmocka_unit_test(test_stale_ids),
 		cmocka_unit_test(test_upscale_proportional),
 		cmocka_unit_test(test_upscale_poisson),

@@ -115,6 +115,15 @@ own_wall() {
 	calc "$(field wall_ms "$1.work") * (1 - $share)"
 }
 
+# dd_bad MSG R: a ddprof-perf run that failed: a bug to report, not a
+# figure. The round goes on without it; the script exits 1 at the end.
+dd_failures=0
+dd_bad() {
+	echo "overhead: $1 ($(field status "$2.rs" 2>/dev/null)); its stderr:" >&2
+	tail -n 20 "$2.err" >&2
+	dd_failures=$((dd_failures + 1))
+}
+
 # ---- one measurement per tool ----------------------------------------
 # Each leaves its raw figures in variables; round() turns them into the
 # round's values once the round's alone run is known.
@@ -133,14 +142,14 @@ dd() {
 	rm -f "$r.pb.gz"
 	"$runstat" -o "$r.rs" -- "$bin" -F "$1" --stack-size "$stack" \
 		-o "$r.pb.gz" -- "$work" "$size" >"$r.work" 2>"$r.err" ||
-		{ cat "$r.err" >&2; fail "ddprof-perf -F $1 failed"; }
+		{ dd_bad "ddprof-perf -F $1 failed" "$r"; return 1; }
 	line=$(grep -m 1 '^ddprof-perf: [0-9]* samples' "$r.err")
-	[ -n "$line" ] || { cat "$r.err" >&2; fail "no ddprof-perf summary"; }
+	[ -n "$line" ] || { dd_bad "no ddprof-perf summary" "$r"; return 1; }
 	d_n=$(echo "$line" | sed 's/^ddprof-perf: \([0-9]*\) samples.*/\1/')
 	d_lost=$(echo "$line" | sed -n 's/.* \([0-9]*\) lost.*/\1/p')
 	d_complete=$(echo "$line" | sed -n 's/.* \([0-9.]*\)% complete.*/\1/p')
 	d_self=$(echo "$line" | sed -n 's/.* \([0-9.]*\) us CPU per sample.*/\1/p')
-	[ "$d_n" -gt 0 ] || fail "ddprof-perf took no samples"
+	[ "$d_n" -gt 0 ] || { dd_bad "ddprof-perf took no samples" "$r"; return 1; }
 	d_wall=$(own_wall "$r")
 	d_cpu=$(calc "$(field cpu_ms "$r.rs") - $(field cpu_ms "$r.work")")
 	d_rss=$(field maxrss_kib "$r.rs")
@@ -177,8 +186,9 @@ pf() {
 redone=0
 quiet() {
 	tries=0
+	ok=1
 	while :; do
-		"$1" ${3:+"$3"}
+		"$1" ${3:+"$3"} || { ok=0; break; }
 		other=$(field other_ms "$tmp/$2.rs")
 		[ "${BENCH_VERBOSE:-0}" = 1 ] &&
 			echo "overhead: $2 $(cat "$tmp/$2.rs")" >&2
@@ -195,6 +205,7 @@ quiet() {
 # round HZ: one round at HZ, the order of the three runs turning from round
 # to round so that drift of the machine spreads over all of them.
 round() {
+	d_ok=0
 	case $((i % 3)) in
 	0) order="alone dd pf" ;;
 	1) order="pf alone dd" ;;
@@ -203,13 +214,13 @@ round() {
 	for step in $order; do
 		case $step in
 		alone) quiet alone alone ;;
-		dd) [ "$have_dd" = 1 ] && quiet dd "dd$1" "$1" ;;
+		dd) [ "$have_dd" = 1 ] && quiet dd "dd$1" "$1" && d_ok=$ok ;;
 		pf) [ "$have_perf" = 1 ] && quiet pf "pf$1" "$1" ;;
 		esac
 	done
 	put "wall_alone_${1}hz" "$a_wall"
 	put "other_load" "$(calc "100 * $(field other_ms "$tmp/alone.rs") / ($ncpu * $(field wall_ms "$tmp/alone.rs"))")"
-	if [ "$have_dd" = 1 ]; then
+	if [ "$have_dd" = 1 ] && [ "$d_ok" = 1 ]; then
 		put "slowdown_${1}hz_ddprof" "$(calc "$d_wall / $a_wall")"
 		put "profiler_cpu_${1}hz_ddprof" "$(calc "$d_cpu - $a_resid")"
 		put "cpu_per_sample_${1}hz_ddprof" \
@@ -289,12 +300,16 @@ fi
 
 # sw N: one -a run of sw_seconds at 999 Hz while N copies of the workload
 # (size 0: until killed) keep both CPUs busy. The profiler runs alone in
-# runstat's tree, so its CPU needs no subtraction.
+# runstat's tree, so its CPU needs no subtraction. The copies run at nice 19,
+# like batch work beside a production profiler: at equal priority 2*N busy
+# threads starve the profiler, its rings overflow and the figure becomes one
+# of lost samples instead of the cost of a sample. Everything else running
+# on the machine is sampled too: own_share tells the copies' share.
 sw() {
 	copies=""
 	k=0
 	while [ "$k" -lt "$1" ]; do
-		"$work" 0 >/dev/null &
+		nice -n 19 "$work" 0 >/dev/null &
 		copies="$copies $!"
 		k=$((k + 1))
 	done
@@ -303,22 +318,34 @@ sw() {
 	rm -f "$r.pb.gz"
 	"$runstat" -o "$r.rs" -- "$bin" -a -d "$sw_seconds" -F 999 \
 		--stack-size "$stack" -o "$r.pb.gz" 2>"$r.err" ||
-		{ cat "$r.err" >&2; fail "ddprof-perf -a failed"; }
+		dd_bad "ddprof-perf -a failed with N=$1" "$r"
 	for p in $copies; do
 		kill "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
 	copies=""
 	line=$(grep -m 1 '^ddprof-perf: [0-9]* samples' "$r.err")
-	[ -n "$line" ] || { cat "$r.err" >&2; fail "no ddprof-perf summary"; }
+	[ -n "$line" ] || return 0
 	n=$(echo "$line" | sed 's/^ddprof-perf: \([0-9]*\) samples.*/\1/')
-	[ "$n" -gt 0 ] || fail "ddprof-perf -a took no samples"
+	lost=$(echo "$line" | sed -n 's/.* \([0-9]*\) lost.*/\1/p')
+	[ "$n" -gt 0 ] || { dd_bad "ddprof-perf -a took no samples" "$r"; return 0; }
 	put "sw_samples_n$1" "$n"
+	put "sw_lost_n$1" "${lost:-0}"
 	put "sw_cpu_per_sample_n$1" \
 		"$(calc "$(field cpu_ms "$r.rs") * 1000 / $n")"
 	put "sw_peak_rss_n$1" "$(field maxrss_kib "$r.rs")"
+	if [ "$have_go" = 1 ]; then
+		share=$(go tool pprof -tags "$r.pb.gz" 2>/dev/null | awk '
+			/^ *process_name:/ { on = 1; next }
+			on && /^ *$/ { exit }
+			on && /: bench_work$/ { sub(/%\).*/, ""); sub(/.*\( */, "");
+				print; exit }')
+		put "sw_own_share_n$1" "${share:-0}"
+	fi
 }
 
+have_go=0
+command -v go >/dev/null 2>&1 && have_go=1
 i=0
 while [ "$i" -lt "$sw_rounds" ]; do
 	for n in 1 2 4 8; do
@@ -333,11 +360,17 @@ for n in 1 2 4 8; do
 		samples
 	emit "system_wide_peak_rss_n${n}_ddprof" "$(median "sw_peak_rss_n$n")" \
 		KiB
+	emit "system_wide_lost_n${n}_ddprof" "$(median "sw_lost_n$n")" samples
+	emit "system_wide_own_share_n${n}_ddprof" "$(median "sw_own_share_n$n")" %
 done
 sw1=$(median sw_cpu_per_sample_n1)
 sw8=$(median sw_cpu_per_sample_n8)
-sw_growth=$(calc "($sw8 / $sw1 - 1) * 100")
-emit system_wide_cpu_per_sample_growth_n1_n8 "$(echo "$sw_growth" | fmt)" %
+sw_growth=
+if [ -n "$sw1" ] && [ -n "$sw8" ]; then
+	sw_growth=$(calc "($sw8 / $sw1 - 1) * 100")
+	emit system_wide_cpu_per_sample_growth_n1_n8 \
+		"$(echo "$sw_growth" | fmt)" %
+fi
 
 # ---- targets of issue 7 (999 Hz, 32 KiB stack copies) --------------------
 
@@ -355,5 +388,9 @@ target() {
 	target peak_rss_999hz_ratio \
 		"$(median peak_rss_999hz_ddprof) <= $(median peak_rss_999hz_perf) / 4"
 }
-target system_wide_cpu_per_sample_growth_n1_n8 "$sw_growth < 20"
+target system_wide_cpu_per_sample_growth_n1_n8 "${sw_growth:-1e9} < 20"
+if [ "$dd_failures" -gt 0 ]; then
+	echo "bench: ddprof_failures $dd_failures runs"
+	exit 1
+fi
 exit 0

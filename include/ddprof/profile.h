@@ -147,8 +147,9 @@ int ddprof_profile_add(struct ddprof_profile *p,
  * the next reset or free (e.g. strings owned by a symbol cache that lives
  * at least that long); known pointers are then recognized without reading
  * them. Breaking the promise yields wrong names, never a crash: the
- * library does not dereference remembered pointers. */
-void ddprof_profile_set_static_strings(struct ddprof_profile *p, int on);
+ * library does not dereference remembered pointers. Survives resets.
+ * Returns 0 or -ENOMEM (turning it on allocates a frame cache). */
+int ddprof_profile_set_static_strings(struct ddprof_profile *p, int on);
 
 /* ------------------------------------------------------------------ */
 /* Fast path: intern once, add by id                                  */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ddprof/error.h"
+#include "alloc.h"
 #include "fasthash.h"
 #include "profile_int.h"
 
@@ -178,9 +179,15 @@ static int location_from_strings(struct ddprof_profile *p,
 	return 0;
 }
 
-void ddprof_profile_set_static_strings(struct ddprof_profile *p, int on)
+int ddprof_profile_set_static_strings(struct ddprof_profile *p, int on)
 {
+	if (on && !p->fcache) {
+		p->fcache = ddprof_pcalloc(1u << DDPROF_FCACHE_BITS, sizeof(*p->fcache));
+		if (!p->fcache)
+			return -ENOMEM;
+	}
 	p->static_strings = !!on;
+	return 0;
 }
 
 /* Static-strings mode: a frame of at most one line found by its pointers
@@ -257,7 +264,8 @@ int ddprof_profile_add(struct ddprof_profile *p,
 	 * call returns (the caller's strings cannot change during the call) */
 	if (++p->stamp == 0) { /* wrapped: forget every stamp */
 		memset(p->pcache, 0, sizeof(*p->pcache) << DDPROF_PCACHE_BITS);
-		memset(p->fcache, 0, sizeof(*p->fcache) << DDPROF_FCACHE_BITS);
+		if (p->fcache)
+			memset(p->fcache, 0, sizeof(*p->fcache) << DDPROF_FCACHE_BITS);
 		p->epoch = 0;
 		p->stamp = 1;
 	}

@@ -519,7 +519,7 @@ static void test_reused_buffer(void **state)
 	/* static strings: same results while the promise holds */
 	struct ddprof_profile *q = new_cpu_profile();
 	static const char *const names[3] = { "alpha", "beta", "gamma" };
-	ddprof_profile_set_static_strings(q, 1);
+	assert_int_equal(ddprof_profile_set_static_strings(q, 1), 0);
 	for (int i = 0; i < 30; i++) {
 		ln.function.name = names[i % 3];
 		assert_int_equal(ddprof_profile_add(q, &s, 0), 0);
@@ -555,7 +555,7 @@ static void test_static_matches_verified(void **state)
 	size_t len[2];
 
 	assert_int_equal(fx_stacks_new(&fx, 300, 18), 0);
-	ddprof_profile_set_static_strings(p[1], 1);
+	assert_int_equal(ddprof_profile_set_static_strings(p[1], 1), 0);
 	for (int k = 0; k < 2; k++) {
 		ddprof_profile_set_start_time(p[k], 1000);
 		for (int i = 0; i < 20000; i++) {
@@ -880,6 +880,12 @@ static int alloc_scenario(const struct fx_stacks *fx)
 		struct ddprof_sample s = { fx_stack(fx, i), fx->depth, vals, 2, labels, 2 };
 
 		STEP(ddprof_profile_add(p, &s, i % 3 ? 0 : 1000 + i));
+	}
+	STEP(ddprof_profile_set_static_strings(p, 1));
+	for (int i = 0; i < 10; i++) {
+		struct ddprof_sample s = { fx_stack(fx, i), fx->depth, vals, 2, labels, 2 };
+
+		STEP(ddprof_profile_add(p, &s, 0));
 	}
 	STEP(ddprof_profile_intern_cstr(p, "fast", &id));
 	struct ddprof_function_ids f = { id, 0, 0, 0 };

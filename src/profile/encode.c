@@ -110,8 +110,9 @@ static int enc_sample(struct enc *e, uint32_t stack, uint32_t lset,
 	const struct ddprof_store *st = e->st;
 	const struct ddprof_span *sp = &st->stacks[stack];
 	const struct ddprof_span *ls = &st->lsets[lset];
-	const uint32_t *locs = &st->stack_locs[sp->off];
-	const struct ddprof_slabel *labels = &st->labels[ls->off];
+	/* an empty stack or label set may have no array behind it yet */
+	const uint32_t *locs = sp->n ? &st->stack_locs[sp->off] : NULL;
+	const struct ddprof_slabel *labels = ls->n ? &st->labels[ls->off] : NULL;
 	const int64_t *vals = raw;
 	struct ddprof_slabel tsl = { .key = st->end_ts_key, .num = ts };
 	uint32_t nv = st->nvalues;

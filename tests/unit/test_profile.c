@@ -415,6 +415,52 @@ static void test_fast_path(void **state)
 	ddprof_profile_free(p);
 }
 
+/* Regression (fuzz_profile): the first location interned without lines
+ * copied 0 lines to an offset of the still-NULL lines array (undefined
+ * behaviour that clang's UBSan reports). It must intern and encode. */
+static void test_first_location_without_lines(void **state)
+{
+	struct ddprof_profile *p = new_cpu_profile();
+	struct pprof_profile pp;
+	uint64_t loc, loc2, stack;
+	int64_t vals[2] = { 1, 10 };
+
+	assert_int_equal(ddprof_profile_intern_location(p, 0, 0x1234, NULL, 0, &loc), 0);
+	assert_int_equal(ddprof_profile_intern_location(p, 0, 0x1234, NULL, 0, &loc2), 0);
+	assert_true(loc == loc2);
+	assert_int_equal(ddprof_profile_intern_stack(p, &loc, 1, &stack), 0);
+	assert_int_equal(ddprof_profile_add_interned(p, stack, vals, 2, NULL, 0, 0), 0);
+	roundtrip(p, &pp);
+	assert_int_equal(pp.nsamples, 1);
+	assert_int_equal(pp.nlocations, 1);
+	assert_int_equal(pp.locations[0].nlines, 0);
+	assert_int_equal(pp.locations[0].address, 0x1234);
+	pprof_profile_free(&pp);
+	ddprof_profile_free(p);
+}
+
+/* Regression (fuzz_profile): a profile whose only samples have an empty
+ * stack and no labels has no stack-location or label array at all; the
+ * encoder took &NULL[0] of both (undefined behaviour). */
+static void test_empty_stack_no_labels(void **state)
+{
+	struct ddprof_profile *p = new_cpu_profile();
+	struct pprof_profile pp;
+	uint64_t stack;
+	int64_t vals[2] = { 2, 20 };
+
+	assert_int_equal(ddprof_profile_intern_stack(p, NULL, 0, &stack), 0);
+	assert_int_equal(ddprof_profile_add_interned(p, stack, vals, 2, NULL, 0, 0), 0);
+	assert_int_equal(ddprof_profile_add_interned(p, stack, vals, 2, NULL, 0, 0), 0);
+	assert_int_equal(ddprof_profile_add_interned(p, stack, vals, 2, NULL, 0, 9), 0);
+	roundtrip(p, &pp);
+	assert_int_equal(pp.nsamples, 2);
+	assert_int_equal(pp.samples[0].nlocations, 0);
+	assert_int_equal(pp.samples[0].values[0] + pp.samples[1].values[0], 6);
+	pprof_profile_free(&pp);
+	ddprof_profile_free(p);
+}
+
 static void test_stale_ids(void **state)
 {
 	struct ddprof_profile *p = new_cpu_profile(), *q = new_cpu_profile(), *prev = NULL;
@@ -940,6 +986,8 @@ int main(void)
 		cmocka_unit_test(test_saturation),
 		cmocka_unit_test(test_labels_equal_keys),
 		cmocka_unit_test(test_fast_path),
+		cmocka_unit_test(test_first_location_without_lines),
+		cmocka_unit_test(test_empty_stack_no_labels),
 		cmocka_unit_test(test_stale_ids),
 		cmocka_unit_test(test_reused_buffer),
 		cmocka_unit_test(test_static_matches_verified),

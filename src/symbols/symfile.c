@@ -1,0 +1,323 @@
+/* libdwfl gives symbol-table names (.symtab, else .dynsym) and finds
+ * separate debug files; libdw's DIE tree gives the inline chain. Names
+ * are demangled with libiberty, keeping the mangled name as system_name. */
+#include <dwarf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <libiberty/demangle.h>
+
+#include "ddprof/error.h"
+#include "symbols/symfile.h"
+
+static char *debuginfo_path;
+
+static const Dwfl_Callbacks dwfl_callbacks = {
+	.find_elf = NULL,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+	.debuginfo_path = &debuginfo_path,
+};
+
+/* The vdso exists only in memory: hand libdwfl a copy in a memfd. */
+static int vdso_fd(const struct ddprof_elf_image *img)
+{
+	int fd = memfd_create("vdso", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, img->data, img->size) != (ssize_t)img->size) {
+		close(fd);
+		return -DDPROF_ERR_IO;
+	}
+	return fd;
+}
+
+/* Takes img and fd (consumed) and sets up libdwfl over them. */
+static int symfile_init(struct ddprof_symfile **out,
+			struct ddprof_elf_image *img, int fd,
+			const char *file_name)
+{
+	struct ddprof_symfile *f = calloc(1, sizeof(*f));
+	Dwfl_Module *mod;
+	Dwarf_Addr bias;
+	Dwfl *dwfl;
+	const char *slash;
+
+	if (!f) {
+		close(fd);
+		ddprof_elf_image_free(img);
+		return -ENOMEM;
+	}
+	f->img = img;
+	ddprof_arena_init(&f->arena);
+	ddprof_u64map_init(&f->addrs);
+	slash = strrchr(img->name, '/');
+	f->base = slash ? slash + 1 : img->name;
+	dwfl = dwfl_begin(&dwfl_callbacks);
+	if (!dwfl) {
+		close(fd);
+		ddprof_symfile_free(f);
+		return -ENOMEM;
+	}
+	f->dwfl = dwfl;
+	/* base 0, no p_vaddr: module addresses are the file's vaddrs; the
+	 * module owns fd from here */
+	mod = dwfl_report_elf(dwfl, f->base, file_name, fd, 0, false);
+	dwfl_report_end(dwfl, NULL, NULL);
+	if (!mod) {
+		close(fd);
+		ddprof_symfile_free(f);
+		return -DDPROF_ERR_FORMAT;
+	}
+	f->mod = mod;
+	f->has_symbols = dwfl_module_getsymtab(mod) > 0;
+	f->has_dwarf = dwfl_module_getdwarf(mod, &bias) != NULL;
+	*out = f;
+	return 0;
+}
+
+int ddprof_symfile_open(struct ddprof_symfile **out, pid_t pid,
+			const struct ddprof_map *map)
+{
+	struct ddprof_elf_image *img;
+	char path[4096 + 64];
+	int fd, err;
+
+	if (!strcmp(map->path, "[vdso]")) {
+		err = ddprof_elf_image_open(&img, pid, map);
+		if (err)
+			return err;
+		fd = vdso_fd(img);
+		snprintf(path, sizeof(path), "[vdso]");
+	} else {
+		fd = ddprof_elf_file_open(pid, map, path, sizeof(path));
+		if (fd < 0)
+			return fd;
+		err = ddprof_elf_image_from_fd(&img, fd, map);
+		if (err) {
+			close(fd);
+			return err;
+		}
+	}
+	if (fd < 0) {
+		ddprof_elf_image_free(img);
+		return fd;
+	}
+	return symfile_init(out, img, fd, path);
+}
+
+int ddprof_symfile_open_path(struct ddprof_symfile **out, const char *path)
+{
+	struct ddprof_elf_image *img;
+	int fd, err = ddprof_elf_image_open_path(&img, path);
+
+	if (err)
+		return err;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ddprof_elf_image_free(img);
+		return -errno;
+	}
+	return symfile_init(out, img, fd, path);
+}
+
+void ddprof_symfile_free(struct ddprof_symfile *f)
+{
+	if (!f)
+		return;
+	if (f->dwfl)
+		dwfl_end(f->dwfl);
+	ddprof_symfile_clear(f);
+	ddprof_elf_image_free(f->img);
+	free(f);
+}
+
+void ddprof_symfile_clear(struct ddprof_symfile *f)
+{
+	ddprof_arena_reset(&f->arena);
+	ddprof_u64map_fini(&f->addrs);
+}
+
+/* Collects the subprogram and inlined-subroutine DIEs containing pc, from
+ * the outermost down, into chain; returns the new count. Namespaces and
+ * classes have no ranges but hold C++ definitions: look inside. */
+static int collect(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *chain, int n)
+{
+	Dwarf_Die child;
+
+	if (dwarf_child(parent, &child))
+		return n;
+	do {
+		int tag = dwarf_tag(&child);
+
+		switch (tag) {
+		case DW_TAG_namespace:
+		case DW_TAG_class_type:
+		case DW_TAG_structure_type: {
+			int m = collect(&child, pc, chain, n);
+
+			if (m > n)
+				return m;
+			break;
+		}
+		case DW_TAG_subprogram:
+		case DW_TAG_inlined_subroutine:
+		case DW_TAG_lexical_block:
+			if (dwarf_haspc(&child, pc) != 1)
+				break;
+			if (tag != DW_TAG_lexical_block) {
+				if (n == DDPROF_SYMFILE_MAX_INLINE)
+					return n;
+				chain[n++] = child;
+			}
+			return collect(&child, pc, chain, n);
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return n;
+}
+
+static const char *die_linkage_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+
+	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &a) ||
+	    dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a))
+		return dwarf_formstring(&a);
+	return dwarf_diename(die);
+}
+
+/* Fills line l's names from the (possibly mangled) name. */
+static int set_names(struct ddprof_arena *a, struct ddprof_symbol_line *l,
+		     const char *sys)
+{
+	char *dem = NULL;
+
+	if (!sys)
+		sys = "";
+	if (sys[0] == '_' && (sys[1] == 'Z' || sys[1] == 'R'))
+		/* auto style: Rust (legacy and v0) first, then C++; an
+		 * explicit DMGL_RUST would refuse every C++ name */
+		dem = cplus_demangle(sys, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO);
+	l->system_name = ddprof_arena_str(a, sys);
+	l->name = dem ? ddprof_arena_str(a, dem) : l->system_name;
+	free(dem);
+	return l->name && l->system_name ? 0 : -ENOMEM;
+}
+
+static uint32_t udata_attr(Dwarf_Die *die, int name)
+{
+	Dwarf_Attribute a;
+	Dwarf_Word w = 0;
+
+	if (dwarf_attr(die, name, &a))
+		dwarf_formudata(&a, &w);
+	return w;
+}
+
+/* DWARF lines for a, innermost first; returns how many (0: none). */
+static int dwarf_lines(struct ddprof_symfile *f, Dwarf_Addr a,
+		       const char *symname, struct ddprof_symbol_line *out)
+{
+	Dwarf_Die chain[DDPROF_SYMFILE_MAX_INLINE], *cu;
+	Dwarf_Files *files = NULL;
+	Dwarf_Addr bias;
+	Dwfl_Line *dl;
+	const char *file = NULL;
+	size_t nfiles = 0;
+	int n, line = 0, k = 0;
+
+	cu = dwfl_module_addrdie(f->mod, a, &bias);
+	if (!cu)
+		return 0;
+	n = collect(cu, a - bias, chain, 0);
+	if (!n)
+		return 0;
+	dl = dwfl_module_getsrc(f->mod, a);
+	if (dl)
+		file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
+	dwarf_getsrcfiles(cu, &files, &nfiles);
+	for (int i = n - 1; i >= 0; i--, k++) {
+		struct ddprof_symbol_line *l = &out[k];
+		int start = 0;
+
+		/* the real function is named as the symbol table has it */
+		if (set_names(&f->arena, l, i == 0 && symname ? symname :
+				  die_linkage_name(&chain[i])))
+			return -ENOMEM;
+		l->file = ddprof_arena_str(&f->arena, file);
+		if (!l->file)
+			return -ENOMEM;
+		l->line = line > 0 ? line : 0;
+		dwarf_decl_line(&chain[i], &start);
+		l->start_line = start > 0 ? start : 0;
+		/* the caller's line is where this instance was inlined */
+		if (i > 0) {
+			uint32_t fi = udata_attr(&chain[i], DW_AT_call_file);
+
+			line = udata_attr(&chain[i], DW_AT_call_line);
+			file = files && fi < nfiles ?
+				dwarf_filesrc(files, fi, NULL, NULL) : NULL;
+		}
+	}
+	return k;
+}
+
+const struct ddprof_sym_entry *ddprof_symfile_lookup(struct ddprof_symfile *f,
+						     uint64_t vaddr,
+						     bool call_site)
+{
+	struct ddprof_symbol_line lines[DDPROF_SYMFILE_MAX_INLINE];
+	uint64_t key = vaddr << 1 | call_site, *v = ddprof_u64map_get(&f->addrs, key);
+	Dwarf_Addr a = vaddr - call_site;
+	struct ddprof_sym_entry *e;
+	const char *symname = NULL;
+	int n = 0;
+
+	if (v) {
+		f->addr_hits++;
+		return (const void *)(uintptr_t)*v;
+	}
+	memset(lines, 0, sizeof(lines));
+	if (f->has_symbols) {
+		GElf_Off off;
+		GElf_Sym sym;
+
+		symname = dwfl_module_addrinfo(f->mod, a, &off, &sym, NULL,
+					       NULL, NULL);
+		if (symname && sym.st_size && off >= sym.st_size)
+			symname = NULL; /* past the end: not this symbol */
+	}
+	if (f->has_dwarf)
+		n = dwarf_lines(f, a, symname, lines);
+	if (n < 0)
+		return NULL;
+	if (!n) {
+		char buf[512];
+
+		if (!symname) {
+			snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, f->base, vaddr);
+			symname = buf;
+		}
+		if (set_names(&f->arena, &lines[0], symname))
+			return NULL;
+		lines[0].file = "";
+		n = 1;
+	}
+	e = ddprof_arena_alloc(&f->arena, sizeof(*e) + n * sizeof(lines[0]));
+	if (!e)
+		return NULL;
+	e->nr = n;
+	memcpy(e->lines, lines, n * sizeof(lines[0]));
+	/* failing to cache costs only a later re-resolution */
+	ddprof_u64map_put(&f->addrs, key, (uintptr_t)e);
+	return e;
+}

@@ -190,7 +190,8 @@ static int enc_mapping(struct enc *e, uint32_t i)
 static int enc_location(struct enc *e, uint32_t i)
 {
 	const struct ddprof_slocation *l = &e->st->locs[i];
-	const struct ddprof_sline *lines = &e->st->lines[l->lines_off];
+	/* no lines stored yet means no array at all: form no pointer into it */
+	const struct ddprof_sline *lines = l->nlines ? &e->st->lines[l->lines_off] : NULL;
 	uint64_t mid = l->mapping == DDPROF_NO_MAPPING ? 0 : (uint64_t)l->mapping + 1;
 	size_t size = fsize((uint64_t)i + 1) + fsize(mid) + fsize(l->address);
 	uint8_t *o;

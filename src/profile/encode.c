@@ -320,9 +320,14 @@ static int encode_all(struct enc *e, int64_t end_ns)
 		rc = enc_strings(e);
 	if (!rc)
 		rc = enc_scalar(e, perftools_profiles_Profile_time_nanos_tag, p->start_ns);
-	if (!rc && end_ns > p->start_ns)
-		rc = enc_scalar(e, perftools_profiles_Profile_duration_nanos_tag,
-				end_ns - p->start_ns);
+	/* a start time from the caller may be anything: saturate */
+	if (!rc && end_ns > p->start_ns) {
+		int64_t d;
+
+		if (__builtin_sub_overflow(end_ns, p->start_ns, &d))
+			d = INT64_MAX;
+		rc = enc_scalar(e, perftools_profiles_Profile_duration_nanos_tag, d);
+	}
 	if (!rc && p->has_period) {
 		rc = enc_value_type(e, perftools_profiles_Profile_period_type_tag,
 				    b->period_strs[0], b->period_strs[1]);

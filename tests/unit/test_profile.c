@@ -102,6 +102,26 @@ static void test_empty_profile(void **state)
 	ddprof_profile_free(NULL);
 }
 
+/* A start time far in the past must not overflow duration_nanos. */
+static void test_extreme_start_time(void **state)
+{
+	struct ddprof_profile *p = new_cpu_profile();
+	struct ddprof_serialize_opts o = { .compression = DDPROF_COMPRESS_NONE,
+					   .end_time_ns = INT64_MAX - 5 };
+	struct pprof_profile pp;
+	void *buf;
+	size_t len;
+
+	ddprof_profile_set_start_time(p, INT64_MIN + 3);
+	assert_int_equal(ddprof_profile_serialize(p, &o, &buf, &len), 0);
+	assert_int_equal(pprof_read(buf, len, &pp), 0);
+	assert_true(pp.duration_nanos == INT64_MAX);
+	assert_true(pp.time_nanos == INT64_MIN + 3);
+	pprof_profile_free(&pp);
+	free(buf);
+	ddprof_profile_free(p);
+}
+
 static void test_invalid_args(void **state)
 {
 	struct ddprof_profile *p = NULL;
@@ -980,6 +1000,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty_profile),
 		cmocka_unit_test(test_invalid_args),
+		cmocka_unit_test(test_extreme_start_time),
 		cmocka_unit_test(test_roundtrip_simple),
 		cmocka_unit_test(test_mapping_flags_truthful),
 		cmocka_unit_test(test_timeline),

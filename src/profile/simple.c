@@ -258,7 +258,7 @@ int ddprof_profile_add(struct ddprof_profile *p,
 		return -DDPROF_ERR_INVALID;
 	st = &p->box->st;
 	for (size_t i = 0; i < sample->nlabels; i++)
-		if (!sample->labels[i].key)
+		if (!sample->labels[i].key || !*sample->labels[i].key)
 			return -DDPROF_ERR_INVALID;
 	/* a new stamp: pointers verified from here on are trusted until the
 	 * call returns (the caller's strings cannot change during the call) */

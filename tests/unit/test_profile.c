@@ -139,6 +139,13 @@ static void test_invalid_args(void **state)
 	s.labels = &nokey;
 	s.nlabels = 1;
 	assert_int_equal(ddprof_profile_add(p, &s, 0), -DDPROF_ERR_INVALID);
+	nokey.key = "";
+	assert_int_equal(ddprof_profile_add(p, &s, 0), -DDPROF_ERR_INVALID);
+	uint64_t empty_stack;
+	struct ddprof_label_ids idkey = { 0, 0, 1, 0 };
+	assert_int_equal(ddprof_profile_intern_stack(p, NULL, 0, &empty_stack), 0);
+	assert_int_equal(ddprof_profile_add_interned(p, empty_stack, v, 2, &idkey, 1, 0),
+			 -DDPROF_ERR_INVALID);
 	s.nlabels = 0;
 	assert_int_equal(ddprof_profile_add(p, &s, 0), 0);
 	assert_int_equal(ddprof_profile_set_default_sample_type(p, 2), -DDPROF_ERR_INVALID);

@@ -287,7 +287,9 @@ int ddprof_store_intern_location(struct ddprof_store *s, uint32_t mapping,
 	l->mapping = mapping;
 	l->lines_off = (uint32_t)s->nlines;
 	l->nlines = nlines;
-	memcpy(&s->lines[s->nlines], lines, nlines * sizeof(*lines));
+	/* a first location without lines meets s->lines still NULL */
+	if (nlines)
+		memcpy(&s->lines[s->nlines], lines, nlines * sizeof(*lines));
 	s->nlines += nlines;
 	*idx = (uint32_t)s->nlocs++;
 	ddprof_idtab_insert(&s->loc_tab, slot, h, *idx);
@@ -362,10 +364,11 @@ static bool lset_eq(const void *ctx, uint32_t idx)
 {
 	const struct lset_key *k = ctx;
 	const struct ddprof_span *sp = &k->s->lsets[idx];
-	const struct ddprof_slabel *a = &k->s->labels[sp->off];
+	const struct ddprof_slabel *a;
 
 	if (sp->n != k->n)
 		return false;
+	a = k->n ? &k->s->labels[sp->off] : NULL; /* labels may be NULL */
 	for (uint32_t i = 0; i < k->n; i++)
 		if (a[i].key != k->labels[i].key || a[i].str != k->labels[i].str ||
 		    a[i].unit != k->labels[i].unit || a[i].num != k->labels[i].num)

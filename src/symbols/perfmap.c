@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "symbols/addr_search.h"
 #include "symbols/perfmap.h"
 
 /* The pid the process sees itself as (last NSpid field), else pid. */
@@ -83,7 +84,8 @@ static int parse(struct ddprof_perfmap *m, FILE *f)
 		e[n++] = (struct ddprof_perfmap_entry){ start, size, name };
 	}
 	free(line);
-	qsort(e, n, sizeof(*e), cmp_entry);
+	if (n) /* an empty map leaves e NULL, which qsort must not get */
+		qsort(e, n, sizeof(*e), cmp_entry);
 	ddprof_perfmap_fini(m);
 	m->e = e;
 	m->n = n;
@@ -156,16 +158,8 @@ void ddprof_perfmap_fini(struct ddprof_perfmap *m)
 const struct ddprof_perfmap_entry *ddprof_perfmap_find(const struct ddprof_perfmap *m,
 						       uint64_t pc)
 {
-	size_t lo = 0, hi = m->n;
+	size_t lo = ddprof_addr_upper_bound(m->e, m->n, sizeof(*m->e), pc);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (m->e[mid].start <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	/* a few back: blobs may overlap when a JIT reuses memory */
 	for (size_t i = lo, k = 0; i > 0 && k < 8; i--, k++) {
 		const struct ddprof_perfmap_entry *e = &m->e[i - 1];

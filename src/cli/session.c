@@ -547,6 +547,7 @@ int ddprof_cli_session_run(const struct ddprof_cli_opts *o)
 		goto out;
 	}
 	ss.sampling = true;
+	ddprof_cli_agg_start(&ss.agg);
 	start = now_ns();
 	ddprof_cli_status_init(&ss.status, STDERR_FILENO, o->verbosity >= 0, start);
 	if (o->period_ns)

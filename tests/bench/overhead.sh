@@ -14,7 +14,8 @@
 # report.
 #
 # Usage: overhead.sh BUILD_DIR. Environment: BENCH_SIZE (workload size,
-# default 100, ~3 s alone), BENCH_ROUNDS (default 5), BENCH_SW_SECONDS
+# default 100, ~3 s alone), BENCH_ROUNDS (default 5; fewer when they take
+# more than BENCH_BUDGET seconds, default 300), BENCH_SW_SECONDS
 # (system-wide duration, default 5), BENCH_SW_ROUNDS (default 3),
 # BENCH_STACK (stack bytes copied per sample, default 32768), BENCH_MAX_REDO
 # (runs redone at most because other work disturbed them), BENCH_VERBOSE=1
@@ -30,7 +31,9 @@ rounds=${BENCH_ROUNDS:-5}
 sw_seconds=${BENCH_SW_SECONDS:-5}
 sw_rounds=${BENCH_SW_ROUNDS:-3}
 stack=${BENCH_STACK:-32768}
-max_redo=${BENCH_MAX_REDO:-20}
+max_redo=${BENCH_MAX_REDO:-6}
+budget=${BENCH_BUDGET:-300}
+ncpu=$(nproc)
 
 for f in "$work" "$runstat"; do
 	if [ ! -x "$f" ]; then
@@ -103,6 +106,15 @@ fail() {
 	exit 1
 }
 
+# own_wall R: the workload's wall time (R.work) less the share of it that
+# the rest of the machine took from our CPUs. The workload keeps every CPU
+# busy, so others' CPU time (R.rs other_ms, spread evenly over the run) is
+# time our threads waited: the figure is what a quiet machine would show.
+own_wall() {
+	share=$(calc "$(field other_ms "$1.rs") / ($ncpu * $(field wall_ms "$1.rs"))")
+	calc "$(field wall_ms "$1.work") * (1 - $share)"
+}
+
 # ---- one measurement per tool ----------------------------------------
 # Each leaves its raw figures in variables; round() turns them into the
 # round's values once the round's alone run is known.
@@ -111,7 +123,7 @@ alone() {
 	r=$tmp/alone
 	"$runstat" -o "$r.rs" -- "$work" "$size" >"$r.work" ||
 		fail "workload failed"
-	a_wall=$(field wall_ms "$r.work")
+	a_wall=$(own_wall "$r")
 	a_resid=$(calc "$(field cpu_ms "$r.rs") - $(field cpu_ms "$r.work")")
 }
 
@@ -129,7 +141,7 @@ dd() {
 	d_complete=$(echo "$line" | sed -n 's/.* \([0-9.]*\)% complete.*/\1/p')
 	d_self=$(echo "$line" | sed -n 's/.* \([0-9.]*\) us CPU per sample.*/\1/p')
 	[ "$d_n" -gt 0 ] || fail "ddprof-perf took no samples"
-	d_wall=$(field wall_ms "$r.work")
+	d_wall=$(own_wall "$r")
 	d_cpu=$(calc "$(field cpu_ms "$r.rs") - $(field cpu_ms "$r.work")")
 	d_rss=$(field maxrss_kib "$r.rs")
 	d_bytes=$(stat -c %s "$r.pb.gz")
@@ -149,7 +161,7 @@ pf() {
 	p_n=$(echo "$stats" | awk '/SAMPLE events:/ { print $3; exit }')
 	p_lost=$(echo "$stats" | awk '/LOST_SAMPLES events:/ { print $3; exit }')
 	[ -n "$p_n" ] && [ "$p_n" -gt 0 ] || fail "perf took no samples"
-	p_wall=$(field wall_ms "$r.work")
+	p_wall=$(own_wall "$r")
 	p_rec=$(calc "$(field cpu_ms "$r.rs") - $(field cpu_ms "$r.work")")
 	p_cpu=$(calc "$p_rec + $(field cpu_ms "$r.rep.rs")")
 	p_rss=$(field maxrss_kib "$r.rs")
@@ -159,9 +171,9 @@ pf() {
 }
 
 # quiet STEP NAME [HZ]: runs STEP; redoes it while the rest of the machine
-# took more than 4% of the two CPUs meanwhile (other work on a shared
-# machine stretches the wall time), at most 3 times per run and
-# $max_redo times in all. The last try counts.
+# took more than 4% of the CPUs meanwhile, once per run and $max_redo times
+# in all: own_wall corrects for others' load, but the less there is, the
+# better. The last try counts.
 redone=0
 quiet() {
 	tries=0
@@ -172,7 +184,7 @@ quiet() {
 			echo "overhead: $2 $(cat "$tmp/$2.rs")" >&2
 		[ "$(calc "$other > 0.08 * $(field wall_ms "$tmp/$2.rs")")" = 1 ] ||
 			break
-		[ "$tries" -lt 3 ] && [ "$redone" -lt "$max_redo" ] || break
+		[ "$tries" -lt 1 ] && [ "$redone" -lt "$max_redo" ] || break
 		tries=$((tries + 1))
 		redone=$((redone + 1))
 		[ "${BENCH_VERBOSE:-0}" = 1 ] &&
@@ -196,6 +208,7 @@ round() {
 		esac
 	done
 	put "wall_alone_${1}hz" "$a_wall"
+	put "other_load" "$(calc "100 * $(field other_ms "$tmp/alone.rs") / ($ncpu * $(field wall_ms "$tmp/alone.rs"))")"
 	if [ "$have_dd" = 1 ]; then
 		put "slowdown_${1}hz_ddprof" "$(calc "$d_wall / $a_wall")"
 		put "profiler_cpu_${1}hz_ddprof" "$(calc "$d_cpu - $a_resid")"
@@ -222,12 +235,16 @@ round() {
 	fi
 }
 
+# Rounds stop early when a busy machine makes them slow: the whole run
+# should stay within ~10 minutes.
+start=$(date +%s)
 i=0
 while [ "$i" -lt "$rounds" ]; do
 	for hz in 99 999; do
 		round "$hz"
 	done
 	i=$((i + 1))
+	[ $(($(date +%s) - start)) -lt "$budget" ] || break
 done
 
 # ---- figures -------------------------------------------------------------
@@ -243,7 +260,9 @@ figure() {
 	fi
 }
 
+emit rounds "$i" rounds
 emit redone_runs "$redone" runs
+emit other_load "$(median other_load)" %
 for hz in 99 999; do
 	emit "wall_alone_${hz}hz" "$(median "wall_alone_${hz}hz")" ms
 	figure "slowdown_${hz}hz" x

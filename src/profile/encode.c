@@ -189,7 +189,9 @@ static int enc_mapping(struct enc *e, uint32_t i)
 static int enc_location(struct enc *e, uint32_t i)
 {
 	const struct ddprof_slocation *l = &e->st->locs[i];
-	const struct ddprof_sline *lines = &e->st->lines[l->lines_off];
+	/* lineless locations only: the lines array may be NULL */
+	const struct ddprof_sline *lines =
+		l->nlines ? &e->st->lines[l->lines_off] : NULL;
 	uint8_t *o;
 	int rc = scratch(e, 40 + (size_t)l->nlines * 26);
 

@@ -46,7 +46,8 @@ static bool content_eq(const void *ctx, uint32_t idx)
 	const struct ddprof_store *st = k->st;
 	const struct ddprof_location *l = k->l;
 	const struct ddprof_slocation *sl = &st->locs[idx];
-	const struct ddprof_sline *lines = &st->lines[sl->lines_off];
+	const struct ddprof_sline *lines =
+		sl->nlines ? &st->lines[sl->lines_off] : NULL; /* may be NULL */
 
 	if (sl->address != l->address || sl->nlines != l->nlines)
 		return false;

@@ -415,9 +415,10 @@ static void test_fast_path(void **state)
 	ddprof_profile_free(p);
 }
 
-/* Regression (fuzz_profile): the first location interned without lines
- * copied 0 lines to an offset of the still-NULL lines array (undefined
- * behaviour that clang's UBSan reports). It must intern and encode. */
+/* Regression (fuzz_profile): while no location has lines the lines array
+ * is NULL, and interning, comparing (simple path) and encoding such
+ * locations took &NULL[off] (undefined behaviour that clang's UBSan
+ * reports). They must intern, dedup and encode. */
 static void test_first_location_without_lines(void **state)
 {
 	struct ddprof_profile *p = new_cpu_profile();
@@ -430,8 +431,16 @@ static void test_first_location_without_lines(void **state)
 	assert_true(loc == loc2);
 	assert_int_equal(ddprof_profile_intern_stack(p, &loc, 1, &stack), 0);
 	assert_int_equal(ddprof_profile_add_interned(p, stack, vals, 2, NULL, 0, 0), 0);
+	{
+		struct ddprof_location sl = { { 0 }, 0x1234, NULL, 0 };
+		struct ddprof_sample smp = { &sl, 1, vals, 2, NULL, 0 };
+
+		assert_int_equal(ddprof_profile_add(p, &smp, 0), 0);
+		assert_int_equal(ddprof_profile_add(p, &smp, 0), 0);
+	}
 	roundtrip(p, &pp);
 	assert_int_equal(pp.nsamples, 1);
+	assert_int_equal(pp.samples[0].values[0], 3);
 	assert_int_equal(pp.nlocations, 1);
 	assert_int_equal(pp.locations[0].nlines, 0);
 	assert_int_equal(pp.locations[0].address, 0x1234);

@@ -38,7 +38,9 @@ struct ddprof_exporter;
  * Tags (see ddprof_exporter_new() for the validation rule): service, env,
  * version, host (NULL host: gethostname()) become exporter-level tags with
  * language:native, profiler_version and runtime-id; `tags` is a DD_TAGS-like
- * "k:v,k:v" list added to every upload. */
+ * "k:v,k:v" list added to every upload. The library reads DD_SITE and the
+ * agent variables (see ddprof_exporter_agent_url_from_env()) but not
+ * DD_API_KEY nor DD_TAGS: the caller passes those explicitly. */
 struct ddprof_exporter_config {
 	const char *url;
 	const char *api_key;
@@ -109,7 +111,9 @@ int ddprof_exporter_new(const struct ddprof_exporter_config *cfg,
 			struct ddprof_exporter **out);
 
 /* Stops the sender thread if running, giving up at once on whatever is
- * pending (counted as abandoned), and frees exp. Accepts NULL. */
+ * pending (counted as abandoned; a transfer in flight is cut short), and
+ * frees exp. Accepts NULL. Call ddprof_exporter_stop()
+ * first to give pending profiles a chance. */
 void ddprof_exporter_free(struct ddprof_exporter *exp);
 
 /* Sends req now, in the calling thread, one attempt, honouring the
@@ -122,8 +126,9 @@ void ddprof_exporter_free(struct ddprof_exporter *exp);
 int ddprof_exporter_send(struct ddprof_exporter *exp,
 			 const struct ddprof_export_request *req);
 
-/* Starts the sender thread. Returns 0, -DDPROF_ERR_CONFLICT if already
- * started, or -errno. */
+/* Starts the sender thread (with every signal blocked, so it never takes
+ * the caller's signals). Returns 0, -DDPROF_ERR_CONFLICT if already
+ * started, or -errno. May be called again after ddprof_exporter_stop(). */
 int ddprof_exporter_start(struct ddprof_exporter *exp);
 
 /* Copies req (profile, tags, attachments) into the send queue and returns
@@ -141,8 +146,9 @@ int ddprof_exporter_enqueue(struct ddprof_exporter *exp,
 int ddprof_exporter_flush(struct ddprof_exporter *exp, long timeout_ms);
 
 /* Final flush: lets the sender thread work up to timeout_ms on what is
- * queued, then aborts any transfer in flight, discards the rest (counted
- * in stats.abandoned and logged) and joins the thread. Returns 0 when
+ * queued, then aborts at once any transfer or backoff in flight, discards
+ * the rest (counted in stats.abandoned
+ * and logged) and joins the thread. Returns 0 when
  * everything pending was handled, -DDPROF_ERR_TIMEOUT when some profiles
  * were abandoned. A no-op returning 0 when the thread is not running. */
 int ddprof_exporter_stop(struct ddprof_exporter *exp, long timeout_ms);

@@ -139,6 +139,17 @@ int ddprof_profile_add(struct ddprof_profile *p,
 		       const struct ddprof_sample *sample,
 		       int64_t timestamp_ns);
 
+/* Opt-in speed contract of the simple path. By default every string
+ * pointer is read and compared with the stored copy on each call (a pointer
+ * met twice in one call is read once), so callers may reuse their buffers
+ * freely. With on != 0 the caller promises that the content behind every
+ * string pointer it passes to ddprof_profile_add() stays unchanged until
+ * the next reset or free (e.g. strings owned by a symbol cache that lives
+ * at least that long); known pointers are then recognized without reading
+ * them. Breaking the promise yields wrong names, never a crash: the
+ * library does not dereference remembered pointers. */
+void ddprof_profile_set_static_strings(struct ddprof_profile *p, int on);
+
 /* ------------------------------------------------------------------ */
 /* Fast path: intern once, add by id                                  */
 /*

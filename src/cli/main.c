@@ -6,10 +6,9 @@
 #include <string.h>
 
 #include "cli/options.h"
+#include "cli/session.h"
 #include "ddprof/log.h"
 #include "ddprof/version.h"
-
-#define EXIT_USAGE 2
 
 static const char *env_getenv(const char *name, void *ctx)
 {
@@ -29,7 +28,7 @@ int main(int argc, char **argv)
 	if (ret) {
 		fprintf(stderr, "ddprof-perf: %s (see ddprof-perf --help)\n", err);
 		ddprof_cli_opts_fini(&o);
-		return EXIT_USAGE;
+		return DDPROF_CLI_EXIT_USAGE;
 	}
 	if (o.action == DDPROF_CLI_HELP) {
 		ddprof_cli_usage(stdout);
@@ -41,7 +40,7 @@ int main(int argc, char **argv)
 		ddprof_cli_opts_fini(&o);
 		return 0;
 	}
-	fprintf(stderr, "ddprof-perf: this build has no sampler yet (src/perf not integrated)\n");
+	ret = ddprof_cli_session_run(&o);
 	ddprof_cli_opts_fini(&o);
-	return EXIT_FAILURE;
+	return ret;
 }

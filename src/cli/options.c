@@ -14,6 +14,7 @@
 
 #include "cli/options.h"
 #include "ddprof/error.h"
+#include "perf/sampler.h"
 
 #define NS_PER_SEC 1000000000.0
 #define MAX_SECONDS (366.0 * 86400.0) /* a year: anything longer is a typo */
@@ -158,42 +159,21 @@ static int parse_pids(struct ddprof_cli_opts *o, const char *arg, char *err,
 	return 0;
 }
 
-/* "0-3,6": CPU numbers and ranges below DDPROF_CLI_MAX_CPUS. */
+/* "0-3,6": CPU numbers and ranges, parsed as the sampler reads sysfs. */
 static int parse_cpus(struct ddprof_cli_opts *o, const char *arg, char *err,
 		      size_t errlen)
 {
-	const char *s = arg;
+	int ret;
 
-	do {
-		char item[32], *dash;
-		size_t n = strcspn(s, ",");
-		uint64_t lo, hi;
-
-		if (n == 0 || n >= sizeof(item))
-			goto bad;
-		memcpy(item, s, n);
-		item[n] = '\0';
-		dash = strchr(item, '-');
-		if (dash)
-			*dash = '\0';
-		if (parse_u64(item, &lo))
-			goto bad;
-		hi = lo;
-		if (dash && parse_u64(dash + 1, &hi))
-			goto bad;
-		if (hi < lo)
-			goto bad;
-		if (hi >= DDPROF_CLI_MAX_CPUS)
-			return fail(err, errlen, "invalid -C value '%s': CPU %llu is beyond %d",
-				    arg, (unsigned long long)hi, DDPROF_CLI_MAX_CPUS - 1);
-		for (uint64_t c = lo; c <= hi; c++)
-			o->cpus[c / 64] |= 1ULL << (c % 64);
-		s += n;
-	} while (*s++ == ',');
-	o->cpus_given = true;
+	free(o->cpus);
+	o->cpus = NULL;
+	o->ncpus = 0;
+	ret = ddprof_cpu_list_parse(arg, &o->cpus, &o->ncpus);
+	if (ret == -ENOMEM)
+		return fail(err, errlen, "out of memory");
+	if (ret || !o->ncpus)
+		return fail(err, errlen, "invalid -C value '%s': expected a CPU list like 0-3,6", arg);
 	return 0;
-bad:
-	return fail(err, errlen, "invalid -C value '%s': expected a CPU list like 0-3,6", arg);
 }
 
 /* Event names are words of letters, digits and -_:/ (e.g. cpu-clock); the
@@ -333,7 +313,7 @@ static int resolve(struct ddprof_cli_opts *o, bool has_command, bool quiet,
 {
 	uint64_t port;
 	int modes = has_command + (o->npids > 0) +
-		    (o->mode == DDPROF_CLI_MODE_SYSTEM || o->cpus_given);
+		    (o->mode == DDPROF_CLI_MODE_SYSTEM || o->ncpus);
 
 	if (quiet && verbose)
 		return fail(err, errlen, "-q and -v conflict: choose one");
@@ -342,7 +322,7 @@ static int resolve(struct ddprof_cli_opts *o, bool has_command, bool quiet,
 	if (modes == 0)
 		return fail(err, errlen, "nothing to profile: give -- COMMAND, -p PID or -a");
 	if (modes > 1) {
-		if (has_command && (o->mode == DDPROF_CLI_MODE_SYSTEM || o->cpus_given))
+		if (has_command && (o->mode == DDPROF_CLI_MODE_SYSTEM || o->ncpus))
 			return fail(err, errlen, "-a/-C and a COMMAND conflict: profile the whole system or one command");
 		if (has_command)
 			return fail(err, errlen, "-p and a COMMAND conflict: attach to PIDs or start a command");
@@ -462,10 +442,10 @@ int ddprof_cli_opts_check(const struct ddprof_cli_opts *o, char *err,
 		if (kill(o->pids[i], 0) && errno == ESRCH)
 			return fail(err, errlen, "no process with PID %d", (int)o->pids[i]);
 	ncpus = get_nprocs_conf();
-	for (int c = ncpus; o->cpus_given && c < DDPROF_CLI_MAX_CPUS; c++)
-		if (o->cpus[c / 64] & (1ULL << (c % 64)))
-			return fail(err, errlen, "no CPU %d: this machine has CPUs 0-%d",
-				    c, ncpus - 1);
+	/* sorted: the last one is the largest */
+	if (o->ncpus && o->cpus[o->ncpus - 1] >= ncpus)
+		return fail(err, errlen, "no CPU %d: this machine has CPUs 0-%d",
+			    o->cpus[o->ncpus - 1], ncpus - 1);
 	return 0;
 }
 
@@ -476,6 +456,9 @@ void ddprof_cli_opts_fini(struct ddprof_cli_opts *o)
 	free(o->pids);
 	o->pids = NULL;
 	o->npids = 0;
+	free(o->cpus);
+	o->cpus = NULL;
+	o->ncpus = 0;
 }
 
 void ddprof_cli_usage(FILE *f)

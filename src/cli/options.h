@@ -16,7 +16,6 @@
 #define DDPROF_CLI_STACK_DEFAULT 32768
 #define DDPROF_CLI_STACK_MIN 256
 #define DDPROF_CLI_STACK_MAX 65528     /* kernel limit, multiple of 8 */
-#define DDPROF_CLI_MAX_CPUS 4096
 #define DDPROF_CLI_MAX_PIDS 1024
 #define DDPROF_CLI_UPLOAD_PERIOD_NS (60ULL * 1000000000ULL)
 #define DDPROF_CLI_DEFAULT_OUTPUT "ddprof-perf.pb.gz"
@@ -51,8 +50,8 @@ struct ddprof_cli_opts {
 	char *const *command;      /* argv of COMMAND (NULL-terminated), or NULL */
 	pid_t *pids;               /* -p list (owned), npids entries */
 	size_t npids;
-	uint64_t cpus[DDPROF_CLI_MAX_CPUS / 64]; /* -C bitmap; all zero: every CPU */
-	bool cpus_given;
+	int *cpus;                 /* -C list, sorted, unique (owned) */
+	size_t ncpus;              /* 0: every online CPU */
 
 	/* outputs */
 	const char *output;        /* gzip pprof path, or NULL when only uploading */

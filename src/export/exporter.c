@@ -138,12 +138,16 @@ int ddprof_exporter_new(const struct ddprof_exporter_config *cfg,
 	if (cfg->process_tags && *cfg->process_tags &&
 	    !(exp->process_tags = strdup(cfg->process_tags)))
 		goto out_tags;
-	if ((err = sync_init(exp)))
+	if ((err = ddprof_abort_init(&exp->abort)))
 		goto out_tags;
+	if ((err = sync_init(exp)))
+		goto out_abort;
 	pr_debug("exporter: sending to %s, runtime-id %s", exp->ep.url,
 		 exp->runtime_id);
 	*out = exp;
 	return 0;
+out_abort:
+	ddprof_abort_fini(&exp->abort);
 out_tags:
 	free(exp->process_tags);
 	free(exp->tags);
@@ -162,6 +166,7 @@ void ddprof_exporter_free(struct ddprof_exporter *exp)
 	pthread_cond_destroy(&exp->idle);
 	pthread_cond_destroy(&exp->wake);
 	pthread_mutex_destroy(&exp->lock);
+	ddprof_abort_fini(&exp->abort);
 	free(exp->process_tags);
 	free(exp->tags);
 	ddprof_endpoint_fini(&exp->ep);
@@ -186,11 +191,13 @@ int ddprof_exporter_prepare(struct ddprof_exporter *exp,
 	uint64_t seq;
 	int err;
 
+	ddprof_strbuf_init(&tags, TAGS_MAX);
 	if (req->n_attachments > DDPROF_EXPORTER_MAX_ATTACHMENTS ||
 	    (req->n_attachments && !req->attachments)) {
 		pr_err("exporter: at most %d extra attachments",
 		       DDPROF_EXPORTER_MAX_ATTACHMENTS);
-		return -DDPROF_ERR_INVALID;
+		err = -DDPROF_ERR_INVALID;
+		goto out;
 	}
 	for (size_t i = 0; i < req->n_attachments; i++)
 		names[i] = req->attachments[i].name ? req->attachments[i].name : "";
@@ -198,7 +205,6 @@ int ddprof_exporter_prepare(struct ddprof_exporter *exp,
 	ev.attachments = names;
 	ev.n_attachments = req->n_attachments + 1;
 
-	ddprof_strbuf_init(&tags, TAGS_MAX);
 	ddprof_strbuf_adds(&tags, exp->tags);
 	if (req->tags && (err = ddprof_tags_parse(&tags, req->tags)))
 		goto out;
@@ -221,6 +227,12 @@ int ddprof_exporter_prepare(struct ddprof_exporter *exp,
 out:
 	free(json);
 	ddprof_strbuf_fini(&tags);
+	if (err) { /* a profile that cannot be sent counts as failed */
+		pthread_mutex_lock(&exp->lock);
+		exp->stats.failed++;
+		exp->stats.last_error = err;
+		pthread_mutex_unlock(&exp->lock);
+	}
 	return err;
 }
 
@@ -245,13 +257,8 @@ int ddprof_exporter_send(struct ddprof_exporter *exp,
 	struct ddprof_upload up;
 	int err;
 
-	if ((err = ddprof_exporter_prepare(exp, req, &up))) {
-		pthread_mutex_lock(&exp->lock);
-		exp->stats.failed++;
-		exp->stats.last_error = err;
-		pthread_mutex_unlock(&exp->lock);
+	if ((err = ddprof_exporter_prepare(exp, req, &up)))
 		return err;
-	}
 	err = ddprof_upload_emit(&exp->ep, &up, exp->timeout_ms, NULL, &at);
 	if (err)
 		pr_err("exporter: profile %llu not sent: %s",

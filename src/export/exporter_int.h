@@ -33,13 +33,13 @@ struct ddprof_exporter {
 	unsigned head, count;
 	bool busy;              /* the sender holds a profile */
 	bool running, stopping;
-	atomic_int abort;       /* read by curl's progress callback too */
+	struct ddprof_abort abort; /* cuts the sender's transfer or backoff */
 	pthread_t thread;
 	struct ddprof_exporter_stats stats;
 };
 
 /* Turns req into an upload with the next profile_seq and its event.json.
- * Returns 0 or a negative code (logged). */
+ * Returns 0 or a negative code (logged and counted as failed). */
 int ddprof_exporter_prepare(struct ddprof_exporter *exp,
 			    const struct ddprof_export_request *req,
 			    struct ddprof_upload *up);

@@ -63,12 +63,10 @@ int ddprof_upload_init(struct ddprof_upload *up, const char *event_json,
 		pr_err("exporter: empty profile");
 		return -DDPROF_ERR_INVALID;
 	}
+	/* the caller (ddprof_exporter_prepare) has logged this case already */
 	if (req->n_attachments > DDPROF_EXPORTER_MAX_ATTACHMENTS ||
-	    (req->n_attachments && !req->attachments)) {
-		pr_err("exporter: at most %d extra attachments",
-		       DDPROF_EXPORTER_MAX_ATTACHMENTS);
+	    (req->n_attachments && !req->attachments))
 		return -DDPROF_ERR_INVALID;
-	}
 	for (size_t i = 0; i < req->n_attachments; i++) {
 		const struct ddprof_attachment *a = &req->attachments[i];
 
@@ -182,12 +180,67 @@ static size_t on_reply(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
-		       curl_off_t un)
+int ddprof_abort_init(struct ddprof_abort *ab)
 {
-	const atomic_int *abort = arg;
+	atomic_store(&ab->requested, 0);
+	ab->multi = curl_multi_init();
+	return ab->multi ? 0 : -ENOMEM;
+}
 
-	return abort && atomic_load(abort) ? 1 : 0;
+void ddprof_abort_fini(struct ddprof_abort *ab)
+{
+	if (ab->multi)
+		curl_multi_cleanup(ab->multi);
+	ab->multi = NULL;
+}
+
+void ddprof_abort_request(struct ddprof_abort *ab)
+{
+	atomic_store(&ab->requested, 1);
+	curl_multi_wakeup(ab->multi); /* documented safe from any thread */
+}
+
+void ddprof_abort_reset(struct ddprof_abort *ab)
+{
+	atomic_store(&ab->requested, 0);
+}
+
+/* curl_easy_perform, but on ab's multi handle so that an abort request
+ * from another thread wakes the network wait at once. */
+static CURLcode perform(CURL *c, struct ddprof_abort *ab)
+{
+	CURLcode rc = CURLE_OK;
+	CURLMcode mc;
+	CURLMsg *msg;
+	int running = 1, left;
+
+	if (!ab)
+		return curl_easy_perform(c);
+	if (curl_multi_add_handle(ab->multi, c) != CURLM_OK)
+		return CURLE_OUT_OF_MEMORY;
+	for (;;) {
+		mc = curl_multi_perform(ab->multi, &running);
+		if (mc != CURLM_OK) {
+			rc = mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY :
+							 CURLE_SEND_ERROR;
+			break;
+		}
+		if (!running)
+			break;
+		if (ddprof_abort_requested(ab)) {
+			rc = CURLE_ABORTED_BY_CALLBACK;
+			break;
+		}
+		/* the transfer's own timeout still applies inside perform */
+		curl_multi_poll(ab->multi, NULL, 0, 1000, NULL);
+	}
+	while (rc == CURLE_OK && (msg = curl_multi_info_read(ab->multi, &left)))
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == c) {
+			rc = msg->data.result;
+			break;
+		}
+	curl_multi_remove_handle(ab->multi, c);
+	return rc;
 }
 
 static void free_headers(struct curl_slist *h)
@@ -260,7 +313,7 @@ static int build_mime(CURL *c, const struct ddprof_upload *up, curl_mime **out)
 
 static int emit_http(const struct ddprof_endpoint *ep,
 		     const struct ddprof_upload *up, long timeout_ms,
-		     const atomic_int *abort, struct ddprof_attempt *at)
+		     struct ddprof_abort *ab, struct ddprof_attempt *at)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *headers = NULL;
@@ -298,19 +351,13 @@ static int emit_http(const struct ddprof_endpoint *ep,
 		rc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_reply);
 	if (!rc)
 		rc = curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
-	if (!rc)
-		rc = curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	if (!rc)
-		rc = curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)abort);
-	if (!rc)
-		rc = curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	if (rc) {
 		snprintf(at->why, sizeof(at->why), "curl setup: %s",
 			 curl_easy_strerror(rc));
 		err = curl_err(rc);
 		goto out_mime;
 	}
-	rc = curl_easy_perform(c);
+	rc = perform(c, ab);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &at->status);
 	curl_easy_getinfo(c, CURLINFO_SIZE_UPLOAD_T, &sent);
 	at->body_size = (size_t)sent;
@@ -463,10 +510,10 @@ out:
 
 int ddprof_upload_emit(const struct ddprof_endpoint *ep,
 		       const struct ddprof_upload *up, long timeout_ms,
-		       const atomic_int *abort, struct ddprof_attempt *at)
+		       struct ddprof_abort *ab, struct ddprof_attempt *at)
 {
 	memset(at, 0, sizeof(*at));
 	if (ep->kind == DDPROF_ENDPOINT_FILE)
 		return emit_file(ep, up, at);
-	return emit_http(ep, up, timeout_ms, abort, at);
+	return emit_http(ep, up, timeout_ms, ab, at);
 }

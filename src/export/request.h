@@ -4,7 +4,9 @@
 #ifndef DDPROF_EXPORT_REQUEST_H
 #define DDPROF_EXPORT_REQUEST_H
 
+#include <curl/curl.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,17 +45,42 @@ void ddprof_upload_fini(struct ddprof_upload *up);
 struct ddprof_attempt {
 	long status;    /* HTTP status, 0 when none came back */
 	size_t body_size; /* multipart body bytes sent or written */
-	char why[256];  /* on failure: what happened, never the API key */
+	char why[512];  /* on failure: what happened, never the API key */
 };
 
-/* Emits up to ep once: POST with curl (timeout_ms for the whole request,
- * aborted early when *abort becomes non-zero), or the file dump. Returns 0
- * on 2xx or a written file, else -DDPROF_ERR_DNS, _CONNECT, _TLS,
- * _TIMEOUT (also for an abort), _AUTH (403), _HTTP, _IO or -ENOMEM, with
- * at->why filled. Does not log. */
+/* Lets another thread cut a transfer short at once: transfers run on
+ * this multi handle, which ddprof_abort_request() wakes up. */
+struct ddprof_abort {
+	CURLM *multi;
+	atomic_int requested;
+};
+
+/* Returns 0 or -ENOMEM. */
+int ddprof_abort_init(struct ddprof_abort *ab);
+
+/* Accepts a zeroed struct. */
+void ddprof_abort_fini(struct ddprof_abort *ab);
+
+/* Marks the abort and wakes a transfer waiting on the network. Any thread. */
+void ddprof_abort_request(struct ddprof_abort *ab);
+
+/* Clears a previous request (before reusing the handle). */
+void ddprof_abort_reset(struct ddprof_abort *ab);
+
+static inline bool ddprof_abort_requested(struct ddprof_abort *ab)
+{
+	return atomic_load(&ab->requested) != 0;
+}
+
+/* Emits up to ep once: POST with curl (timeout_ms for the whole request;
+ * with ab non-NULL the transfer runs on ab->multi and stops as soon as an
+ * abort is requested), or the file dump. Returns 0 on 2xx or a written
+ * file, else -DDPROF_ERR_DNS, _CONNECT, _TLS, _TIMEOUT (also for an
+ * abort), _AUTH (403), _HTTP, _IO or -ENOMEM, with at->why filled. Does
+ * not log. Only one thread at a time may use a given ab for transfers. */
 int ddprof_upload_emit(const struct ddprof_endpoint *ep,
 		       const struct ddprof_upload *up, long timeout_ms,
-		       const atomic_int *abort, struct ddprof_attempt *at);
+		       struct ddprof_abort *ab, struct ddprof_attempt *at);
 
 /* Whether a failed attempt is worth retrying: timeouts, connection
  * errors and 5xx answers. */

@@ -3,6 +3,7 @@
  * caller's loop never waits on the network. When the ring is full the
  * oldest pending profile goes: a fresh profile is worth more. */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -40,7 +41,7 @@ static void backoff_wait(struct ddprof_exporter *exp, long ms)
 {
 	struct timespec d = deadline_in(ms);
 
-	while (!atomic_load(&exp->abort) && !passed(&d))
+	while (!ddprof_abort_requested(&exp->abort) && !passed(&d))
 		pthread_cond_timedwait(&exp->wake, &exp->lock, &d);
 }
 
@@ -55,7 +56,7 @@ static int send_with_retries(struct ddprof_exporter *exp,
 		err = ddprof_upload_emit(&exp->ep, up, exp->timeout_ms,
 					 &exp->abort, at);
 		if (!err || !ddprof_attempt_retryable(err, at) ||
-		    attempt >= exp->max_tries || atomic_load(&exp->abort))
+		    attempt >= exp->max_tries || ddprof_abort_requested(&exp->abort))
 			return err;
 		pr_warn("exporter: profile %llu, attempt %u/%u failed: %s; "
 			"retrying in %ld ms", (unsigned long long)up->seq, attempt,
@@ -65,7 +66,7 @@ static int send_with_retries(struct ddprof_exporter *exp,
 		exp->stats.last_error = err;
 		backoff_wait(exp, delay);
 		pthread_mutex_unlock(&exp->lock);
-		if (atomic_load(&exp->abort))
+		if (ddprof_abort_requested(&exp->abort))
 			return err;
 		delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
 	}
@@ -83,7 +84,7 @@ static void *sender_main(void *arg)
 
 		while (!exp->count && !exp->stopping)
 			pthread_cond_wait(&exp->wake, &exp->lock);
-		if (!exp->count || atomic_load(&exp->abort))
+		if (!exp->count || ddprof_abort_requested(&exp->abort))
 			break;
 		up = exp->queue[exp->head];
 		exp->head = (exp->head + 1) % DDPROF_EXPORTER_QUEUE_MAX;
@@ -92,7 +93,7 @@ static void *sender_main(void *arg)
 		pthread_mutex_unlock(&exp->lock);
 
 		err = send_with_retries(exp, up, &at);
-		if (err && atomic_load(&exp->abort))
+		if (err && ddprof_abort_requested(&exp->abort))
 			pr_err("exporter: profile %llu abandoned at shutdown: %s",
 			       (unsigned long long)up->seq, at.why);
 		else if (err)
@@ -105,7 +106,7 @@ static void *sender_main(void *arg)
 				at.status);
 
 		pthread_mutex_lock(&exp->lock);
-		if (err && atomic_load(&exp->abort)) {
+		if (err && ddprof_abort_requested(&exp->abort)) {
 			exp->stats.abandoned++;
 			exp->stats.last_error = err;
 		} else {
@@ -124,6 +125,7 @@ static void *sender_main(void *arg)
 
 int ddprof_exporter_start(struct ddprof_exporter *exp)
 {
+	sigset_t all, old;
 	int err;
 
 	pthread_mutex_lock(&exp->lock);
@@ -131,9 +133,14 @@ int ddprof_exporter_start(struct ddprof_exporter *exp)
 		pthread_mutex_unlock(&exp->lock);
 		return -DDPROF_ERR_CONFLICT;
 	}
-	atomic_store(&exp->abort, 0);
+	ddprof_abort_reset(&exp->abort);
 	exp->stopping = false;
+	/* the thread inherits a full signal mask: the caller's signals (e.g. a
+	 * signalfd for SIGINT) must never be delivered to it */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	err = pthread_create(&exp->thread, NULL, sender_main, exp);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!err)
 		exp->running = true;
 	pthread_mutex_unlock(&exp->lock);
@@ -223,7 +230,7 @@ int ddprof_exporter_stop(struct ddprof_exporter *exp, long timeout_ms)
 	drained = wait_drained(exp, &d);
 	if (!drained) {
 		/* out of time: cut the transfer or backoff in progress short */
-		atomic_store(&exp->abort, 1);
+		ddprof_abort_request(&exp->abort);
 		pthread_cond_broadcast(&exp->wake);
 	}
 	pthread_mutex_unlock(&exp->lock);

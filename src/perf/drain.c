@@ -47,6 +47,11 @@ static int collect(struct ddprof_sampler *s, size_t *n)
 	uint64_t seq = 0;
 
 	*n = 0;
+	/* all heads first, close together in time: a record left out of this
+	 * pass was written after every record taken in */
+	for (size_t i = 0; i < s->nr_cpus; i++)
+		if (s->rings[i].fd >= 0)
+			ddprof_ring_begin(&s->rings[i]);
 	for (size_t i = 0; i < s->nr_cpus; i++) {
 		struct ddprof_ring *r = &s->rings[i];
 		struct ddprof_pass_ent e = { .ring = (uint32_t)i };
@@ -55,7 +60,6 @@ static int collect(struct ddprof_sampler *s, size_t *n)
 
 		if (r->fd < 0)
 			continue;
-		ddprof_ring_begin(r);
 		while ((rc = ddprof_ring_next(r, &e.rec, &len)) == 1) {
 			s->st.records++;
 			if (e.rec == r->bounce)
@@ -174,20 +178,16 @@ static int dispatch(struct ddprof_sampler *s, const struct ddprof_pass_ent *e)
 	return 0;
 }
 
-/* Stops polling rings whose events' tasks are all gone: they would report
+/* Stops polling events whose tasks are all gone: they would report
  * EPOLLHUP forever. Their rings are still drained on every pass. */
 static void drop_hung_up(struct ddprof_sampler *s)
 {
 	struct epoll_event evs[64];
 	int n = epoll_wait(s->epfd, evs, 64, 0);
 
-	for (int i = 0; i < n; i++) {
-		size_t ring = (size_t)evs[i].data.u64;
-
-		if ((evs[i].events & (EPOLLHUP | EPOLLERR)) && ring < s->nr_cpus)
-			epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->rings[ring].fd,
-				  NULL);
-	}
+	for (int i = 0; i < n; i++)
+		if (evs[i].events & (EPOLLHUP | EPOLLERR))
+			epoll_ctl(s->epfd, EPOLL_CTL_DEL, evs[i].data.fd, NULL);
 }
 
 static void maybe_gc(struct ddprof_sampler *s)

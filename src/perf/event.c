@@ -132,6 +132,12 @@ void ddprof_event_explain(int err, const char *event, pid_t pid, int cpu)
 		pr_err("event %s is not supported on this machine (%s)", event,
 		       strerror(-err));
 		break;
+	case EINVAL:
+		pr_err("perf_event_open(%s): invalid settings (%s): is the "
+		       "frequency above /proc/sys/kernel/perf_event_max_sample_rate "
+		       "(%ld)?", event, strerror(-err),
+		       ddprof_sysctl_long("perf_event_max_sample_rate", 0));
+		break;
 	default:
 		pr_err("perf_event_open(%s, pid %d, cpu %d) failed: %s", event,
 		       (int)pid, cpu, strerror(-err));

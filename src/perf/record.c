@@ -85,7 +85,7 @@ bool ddprof_record_fmt_supported(const struct ddprof_record_fmt *fmt)
 static int decode_sample(struct cursor *c, const struct ddprof_record_fmt *fmt,
 			 struct ddprof_sample *s)
 {
-	uint64_t t = fmt->sample_type, v;
+	uint64_t t = fmt->sample_type, v = 0;
 	int err = 0;
 
 	memset(s, 0, sizeof(*s));
@@ -127,12 +127,20 @@ static int decode_sample(struct cursor *c, const struct ddprof_record_fmt *fmt,
 	}
 	if (!err && (t & PERF_SAMPLE_REGS_USER)) {
 		err = cur_u64(c, &s->abi);
-		for (unsigned bit = 0; !err && s->abi && bit < 64; bit++) {
-			if (!(fmt->regs_mask & (1ULL << bit)))
-				continue;
-			err = cur_u64(c, &v);
-			if (!err && bit < DDPROF_PERF_REG_COUNT)
-				s->regs[bit] = v;
+		if (!err && s->abi) {
+			uint64_t mask = fmt->regs_mask;
+			unsigned nr = (unsigned)__builtin_popcountll(mask);
+
+			/* one bounds check for the block, then set bits only */
+			if (c->left < 8 * (size_t)nr)
+				return -DDPROF_ERR_TRUNCATED;
+			for (; mask; mask &= mask - 1) {
+				unsigned bit = (unsigned)__builtin_ctzll(mask);
+
+				cur_u64(c, &v);
+				if (bit < DDPROF_PERF_REG_COUNT)
+					s->regs[bit] = v;
+			}
 		}
 	}
 	if (!err && (t & PERF_SAMPLE_STACK_USER)) {
@@ -148,9 +156,8 @@ static int decode_sample(struct cursor *c, const struct ddprof_record_fmt *fmt,
 				return -DDPROF_ERR_FORMAT;
 		}
 	}
-	for (uint64_t bit = 1; !err && bit; bit <<= 1)
-		if (t & bit & SKIPPABLE_TAIL)
-			err = cur_u64(c, &v);
+	for (uint64_t rest = t & SKIPPABLE_TAIL; !err && rest; rest &= rest - 1)
+		err = cur_u64(c, &v);
 	return err;
 }
 

@@ -4,15 +4,19 @@
  * writing into that CPU's single ring, and enabling them. */
 #include <dirent.h>
 #include <errno.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/u64map.h"
 #include "ddprof/error.h"
 #include "perf/cpus.h"
 #include "perf/event.h"
@@ -22,15 +26,63 @@
 #define RING_MIN_PAGES 8
 #define RING_MAX_PAGES 4096
 
-static unsigned ring_pages_for(uint32_t stack_size)
+/* Total locked memory the default ring sizes may take on big machines. */
+#define RING_BUDGET (64ULL << 20)
+
+static unsigned ring_pages_for(uint32_t stack_size, size_t nr_cpus)
 {
-	/* a burst of 16 full samples: stack + regs + 127-entry callchain */
-	uint64_t need = 16 * ((uint64_t)stack_size + 2048);
+	/* a burst of 64 full samples (stack + regs + 127-entry callchain):
+	 * at 1000 Hz that is 64 ms during which the loop may not run, e.g.
+	 * when the profiled threads outnumber the CPUs */
+	uint64_t one = (uint64_t)stack_size + 2048;
+	uint64_t need = 64 * one;
 	unsigned pages = 1;
 
+	if (need * nr_cpus > RING_BUDGET)
+		need = RING_BUDGET / nr_cpus;
+	if (need < 16 * one)
+		need = 16 * one;
 	while ((uint64_t)pages * 4096 < need && pages < RING_MAX_PAGES)
 		pages *= 2;
 	return pages < RING_MIN_PAGES ? RING_MIN_PAGES : pages;
+}
+
+static bool has_cap(int cap)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* Without CAP_IPC_LOCK the kernel lets a user lock perf_event_mlock_kb
+ * per online CPU plus RLIMIT_MEMLOCK: shrink the rings so that all of
+ * them fit, rather than the first ones taking everything. */
+static unsigned ring_pages_fit(unsigned pages, size_t nr_rings)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t budget, per_ring;
+	struct rlimit rl;
+
+	if (has_cap(CAP_IPC_LOCK) ||
+	    ddprof_sysctl_long("perf_event_paranoid", 2) == -1 || !nr_rings)
+		return pages;
+	budget = (uint64_t)ddprof_sysctl_long("perf_event_mlock_kb", 516) / 4 *
+		 (uint64_t)(online > 0 ? online : 1);
+	if (!getrlimit(RLIMIT_MEMLOCK, &rl) && rl.rlim_cur != RLIM_INFINITY)
+		budget += rl.rlim_cur / 4096;
+	else if (!getrlimit(RLIMIT_MEMLOCK, &rl))
+		return pages;
+	per_ring = budget / nr_rings; /* includes the metadata page */
+	if (per_ring > pages)
+		return pages;
+	while (pages > RING_MIN_PAGES && pages + 1 > per_ring)
+		pages /= 2;
+	pr_info("perf rings of %u pages per CPU fit the locked-memory "
+		"allowance (perf_event_mlock_kb, ulimit -l)", pages);
+	return pages;
 }
 
 static int check_opts(const struct ddprof_sampler_opts *o, uint32_t *stack)
@@ -72,8 +124,18 @@ static int check_opts(const struct ddprof_sampler_opts *o, uint32_t *stack)
 	return 0;
 }
 
+/* Keeps fd and polls it: every fd writing into a ring reports that ring's
+ * wakeups, so the ring stays watched while any of its threads lives. */
 static int add_fd(struct ddprof_sampler *s, int fd)
 {
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
 	if (s->nr_fds == s->cap_fds) {
 		size_t ncap = s->cap_fds ? 2 * s->cap_fds : 16;
 		int *n = realloc(s->fds, ncap * sizeof(*n));
@@ -122,7 +184,6 @@ static int open_first(struct ddprof_sampler *s, pid_t pid, int cpu)
 
 static int map_ring(struct ddprof_sampler *s, size_t i, int fd)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	int err;
 
 	for (;;) {
@@ -145,9 +206,6 @@ static int map_ring(struct ddprof_sampler *s, size_t i, int fd)
 			"per CPU (samples may be lost at high rates)",
 			s->ring_pages);
 	}
-	ev.data.u64 = i;
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-		return -errno;
 	return 0;
 }
 
@@ -167,6 +225,8 @@ static int open_target(struct ddprof_sampler *s, pid_t pid)
 			if (fd != -ESRCH)
 				ddprof_event_explain(fd, s->ev->name, pid,
 						     s->cpus[i]);
+			if (fd == -ENOENT || fd == -EOPNOTSUPP || fd == -ENODEV)
+				return -DDPROF_ERR_UNSUPPORTED;
 			return fd;
 		}
 		err = add_fd(s, fd);
@@ -187,45 +247,17 @@ static int open_target(struct ddprof_sampler *s, pid_t pid)
 	return 0;
 }
 
-/* A small growable set of tids already opened. */
-struct tidset {
-	pid_t *v;
-	size_t n, cap;
-};
-
-static bool tidset_has(const struct tidset *t, pid_t tid)
-{
-	for (size_t i = 0; i < t->n; i++)
-		if (t->v[i] == tid)
-			return true;
-	return false;
-}
-
-static int tidset_add(struct tidset *t, pid_t tid)
-{
-	if (t->n == t->cap) {
-		size_t ncap = t->cap ? 2 * t->cap : 64;
-		pid_t *n = realloc(t->v, ncap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		t->v = n;
-		t->cap = ncap;
-	}
-	t->v[t->n++] = tid;
-	return 0;
-}
-
 /* Every thread of pid, including ones started while we open: the task
  * directory is listed again until a listing brings nothing new (threads
  * created after their creator's event exists inherit it). */
 static int attach_pid(struct ddprof_sampler *s, pid_t pid)
 {
-	struct tidset seen = { 0 };
+	struct ddprof_u64map seen;
 	char path[64];
 	int err = 0, opened = 0;
 	bool fresh = true;
 
+	ddprof_u64map_init(&seen);
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	while (fresh && !err) {
 		DIR *d = opendir(path);
@@ -239,10 +271,10 @@ static int attach_pid(struct ddprof_sampler *s, pid_t pid)
 		while (!err && (de = readdir(d))) {
 			pid_t tid = (pid_t)atoi(de->d_name);
 
-			if (tid <= 0 || tidset_has(&seen, tid))
+			if (tid <= 0 || ddprof_u64map_get(&seen, (uint64_t)tid))
 				continue;
 			fresh = true;
-			err = tidset_add(&seen, tid);
+			err = ddprof_u64map_put(&seen, (uint64_t)tid, 1);
 			if (err)
 				break;
 			err = open_target(s, tid);
@@ -253,7 +285,7 @@ static int attach_pid(struct ddprof_sampler *s, pid_t pid)
 		}
 		closedir(d);
 	}
-	free(seen.v);
+	ddprof_u64map_fini(&seen);
 	if (!err && !opened)
 		err = -ESRCH;
 	if (err == -ESRCH)
@@ -344,6 +376,9 @@ static int open_events(struct ddprof_sampler *s,
 		/* idle time is not a profile of anything */
 		s->attr.exclude_idle = 1;
 		err = open_target(s, -1);
+		/* after the events exist, so nothing falls in between */
+		if (!err)
+			err = ddprof_proc_table_seed_all(s->procs);
 		break;
 	}
 	return err;
@@ -388,10 +423,6 @@ int ddprof_sampler_open(struct ddprof_sampler **out,
 	ddprof_event_attr(&s->attr, s->ev, freq, o->period, stack);
 	if (o->no_kernel)
 		ddprof_event_attr_user_only(&s->attr);
-	s->ring_pages = o->ring_pages ? o->ring_pages : ring_pages_for(stack);
-	/* wake the loop when a quarter of the ring is used */
-	s->attr.watermark = 1;
-	s->attr.wakeup_watermark = s->ring_pages * 4096u / 4;
 	s->fmt.sample_type = s->attr.sample_type;
 	s->fmt.regs_mask = s->attr.sample_regs_user;
 	s->fmt.sample_id_all = true;
@@ -407,6 +438,13 @@ int ddprof_sampler_open(struct ddprof_sampler **out,
 	err = setup_cpus(s, o);
 	if (err)
 		goto fail;
+	s->ring_pages = o->ring_pages ? o->ring_pages
+				      : ring_pages_for(stack, s->nr_cpus);
+	s->ring_pages = ring_pages_fit(s->ring_pages, s->nr_cpus);
+	/* wake the loop when an eighth of the ring is used: early enough to
+	 * leave room, late enough to batch */
+	s->attr.watermark = 1;
+	s->attr.wakeup_watermark = s->ring_pages * 4096u / 8;
 	err = open_events(s, o);
 	if (err)
 		goto fail;

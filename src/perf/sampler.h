@@ -59,7 +59,8 @@ struct ddprof_sampler_opts {
 	bool no_kernel;      /* never ask for kernel frames (they are dropped
 	                        with a note anyway when not permitted) */
 	unsigned ring_pages; /* data pages per CPU ring, a power of two; 0 picks
-	                        one that holds a burst of 16 full samples */
+	                        one that holds a burst of 64 full samples
+	                        (at least 16; 64 MiB over all CPUs) */
 	char *const *argv;   /* WRAP: command and arguments, NULL-terminated */
 	const pid_t *pids;   /* ATTACH: processes (every thread of each) */
 	size_t nr_pids;
@@ -125,7 +126,8 @@ int ddprof_sampler_fd(const struct ddprof_sampler *s);
 /* Reads every record present in every ring, merged in time order, updates
  * the process table and runs the callbacks; processes that exited are
  * freed at the end of the pass (after on_proc_exit). Returns the number of
- * records read (>= 0) or a negative code on a fatal error. */
+ * records read (>= 0) or a negative code on a fatal error (-ENOMEM; the
+ * pass still completes). Callbacks must not call back into the sampler. */
 int ddprof_sampler_drain(struct ddprof_sampler *s);
 
 /* WRAP: the command's pid (0 in other modes, or once it has been reaped by

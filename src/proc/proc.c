@@ -2,6 +2,7 @@
  * and threads, kept current from perf records in time order. Exited
  * processes wait on a list until the end of the drain pass, so samples
  * that precede the exit in the same pass still find their mappings. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -673,8 +674,15 @@ int ddprof_proc_table_fork(struct ddprof_proc_table *t, pid_t pid, pid_t ppid,
 		err = ddprof_proc_table_get(t, pid, &p);
 		return err ? err : thread_set(p, tid, ddprof_proc_thread_name(p, ptid));
 	}
+	/* the child starts as a copy of its parent: read the parent if it is
+	 * new to us (it outlives the child more often than not) */
 	parent = ddprof_proc_table_find(t, ppid);
-	if (!parent)
+	if (!parent) {
+		err = proc_seed(t, ppid, &parent);
+		if (err)
+			return err;
+	}
+	if (parent->exited && !parent->nr_maps)
 		return proc_seed(t, pid, &p);
 	err = proc_new(t, pid, &p);
 	if (err)
@@ -691,6 +699,27 @@ int ddprof_proc_table_fork(struct ddprof_proc_table *t, pid_t pid, pid_t ppid,
 		p->nr_maps++;
 	}
 	return thread_set(p, tid, p->name);
+}
+
+int ddprof_proc_table_seed_all(struct ddprof_proc_table *t)
+{
+	DIR *d = opendir(t->procfs);
+	struct dirent *de;
+	int err = 0;
+
+	if (!d)
+		return -errno;
+	while (!err && (de = readdir(d))) {
+		struct ddprof_proc *p;
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0 || pid > INT32_MAX)
+			continue;
+		err = ddprof_proc_table_get(t, (pid_t)pid, &p);
+	}
+	closedir(d);
+	return err;
 }
 
 void ddprof_proc_table_exit(struct ddprof_proc_table *t, pid_t pid, pid_t tid)

@@ -55,6 +55,11 @@ int ddprof_proc_table_comm(struct ddprof_proc_table *t, pid_t pid, pid_t tid,
 int ddprof_proc_table_fork(struct ddprof_proc_table *t, pid_t pid, pid_t ppid,
 			   pid_t tid, pid_t ptid);
 
+/* Reads every process procfs lists (whole-system mode starts with it, so
+ * processes that exit before their samples are drained are known).
+ * Returns 0, -ENOMEM, or -errno when procfs cannot be listed. */
+int ddprof_proc_table_seed_all(struct ddprof_proc_table *t);
+
 /* EXIT: a thread ends; when tid == pid the process is freed at the next
  * flush. */
 void ddprof_proc_table_exit(struct ddprof_proc_table *t, pid_t pid, pid_t tid);

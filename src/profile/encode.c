@@ -1,7 +1,9 @@
-/* pprof encoder. Each element (sample, mapping, location, function,
- * string) is encoded into a small scratch buffer and handed to a nanopb
- * output stream whose callback feeds the compressor, so the encoded
- * profile never exists in memory as a whole. */
+/* pprof encoder. Elements (samples, mappings, locations, functions,
+ * strings) are sized first and then written in place into the sink's
+ * staging block, which is compressed block by block: the encoded profile
+ * never exists in memory as a whole, and no element is copied twice.
+ * Profile-level fields go through a nanopb output stream on the same sink,
+ * encoded from the generated message descriptors. */
 #include <errno.h>
 #include <pb_encode.h>
 #include <string.h>
@@ -12,31 +14,43 @@
 #include "profile_int.h"
 #include "sink.h"
 
-#define HDR 16 /* room in front of an element for its tag and length */
-
 struct enc {
 	const struct ddprof_profile *p;
 	const struct ddprof_store *st;
 	pb_ostream_t os;
 	struct ddprof_sink *sink;
-	uint8_t *scr;
-	size_t scr_cap;
 	int64_t *vals;
 };
 
-static inline size_t varint_size(uint64_t v)
-{
-	size_t n = 1;
+/* Bytes of the varint of v (7 payload bits per byte), by leading zeros. */
+static const uint8_t vsize_by_clz[64] = {
+	10, 9, 9, 9, 9, 9, 9, 9, 8, 8, 8, 8, 8, 8, 8, 7, 7, 7, 7, 7, 7, 7,
+	6, 6, 6, 6, 6, 6, 6, 5, 5, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 4, 4,
+	3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1,
+};
 
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
+static inline size_t vsize(uint64_t v)
+{
+	return vsize_by_clz[__builtin_clzll(v | 1)];
+}
+
+/* Size of a varint field, 0 when omitted (zero, as proto3 does). */
+static inline size_t fsize(uint64_t v)
+{
+	return v ? 1 + vsize(v) : 0;
 }
 
 static inline uint8_t *w_varint(uint8_t *o, uint64_t v)
 {
+	if (v < 0x80) { /* most ids and lengths */
+		*o = (uint8_t)v;
+		return o + 1;
+	}
+	if (v < 0x4000) {
+		o[0] = (uint8_t)(v | 0x80);
+		o[1] = (uint8_t)(v >> 7);
+		return o + 2;
+	}
 	while (v >= 0x80) {
 		*o++ = (uint8_t)(v | 0x80);
 		v >>= 7;
@@ -45,12 +59,13 @@ static inline uint8_t *w_varint(uint8_t *o, uint64_t v)
 	return o;
 }
 
+/* All field numbers of profile.proto fit a one-byte key. */
 static inline uint8_t *w_key(uint8_t *o, uint32_t field, uint32_t wt)
 {
-	return w_varint(o, (uint64_t)field << 3 | wt);
+	*o++ = (uint8_t)(field << 3 | wt);
+	return o;
 }
 
-/* A varint field, omitted when zero as proto3 does. */
 static inline uint8_t *w_field(uint8_t *o, uint32_t field, uint64_t v)
 {
 	if (!v)
@@ -58,46 +73,35 @@ static inline uint8_t *w_field(uint8_t *o, uint32_t field, uint64_t v)
 	return w_varint(w_key(o, field, PB_WT_VARINT), v);
 }
 
-static bool stream_cb(pb_ostream_t *os, const pb_byte_t *buf, size_t n)
+/* Starts an element of `size` body bytes: reserves room and writes its
+ * key and length. NULL on a sink error. */
+static inline uint8_t *elem_begin(struct enc *e, uint32_t field, size_t size)
 {
-	struct enc *e = os->state;
+	uint8_t *o = ddprof_sink_reserve(e->sink, 6 + size);
 
-	return ddprof_sink_write(e->sink, buf, n) == 0;
+	if (!o)
+		return NULL;
+	return w_varint(w_key(o, field, PB_WT_STRING), size);
 }
 
-/* Makes sure the scratch holds HDR + need bytes. */
-static int scratch(struct enc *e, size_t need)
+static inline int sink_err(const struct enc *e)
 {
-	return ddprof_pgrow((void **)&e->scr, &e->scr_cap, HDR + need, 1);
+	return e->sink->err ? e->sink->err : -DDPROF_ERR_ENCODE;
 }
 
-/* Emits the element body at e->scr + HDR .. end as field `field`. */
-static int emit_elem(struct enc *e, uint32_t field, uint8_t *end)
+static inline size_t label_size(const struct ddprof_slabel *l)
 {
-	uint8_t hdr[HDR], *h = hdr;
-	size_t len = (size_t)(end - (e->scr + HDR)), hl;
-
-	h = w_key(h, field, PB_WT_STRING);
-	h = w_varint(h, len);
-	hl = (size_t)(h - hdr);
-	memcpy(e->scr + HDR - hl, hdr, hl);
-	if (!pb_write(&e->os, e->scr + HDR - hl, hl + len))
-		return e->sink->err ? e->sink->err : -DDPROF_ERR_ENCODE;
-	return 0;
+	return fsize(l->key) + fsize(l->str) + fsize((uint64_t)l->num) + fsize(l->unit);
 }
 
-static uint8_t *w_label(uint8_t *o, const struct ddprof_slabel *l)
+static inline uint8_t *w_label(uint8_t *o, const struct ddprof_slabel *l, size_t size)
 {
-	uint8_t tmp[48], *t = tmp;
-
-	t = w_field(t, perftools_profiles_Label_key_tag, l->key);
-	t = w_field(t, perftools_profiles_Label_str_tag, l->str);
-	t = w_field(t, perftools_profiles_Label_num_tag, (uint64_t)l->num);
-	t = w_field(t, perftools_profiles_Label_num_unit_tag, l->unit);
 	o = w_key(o, perftools_profiles_Sample_label_tag, PB_WT_STRING);
-	o = w_varint(o, (uint64_t)(t - tmp));
-	memcpy(o, tmp, (size_t)(t - tmp));
-	return o + (t - tmp);
+	o = w_varint(o, size);
+	o = w_field(o, perftools_profiles_Label_key_tag, l->key);
+	o = w_field(o, perftools_profiles_Label_str_tag, l->str);
+	o = w_field(o, perftools_profiles_Label_num_tag, (uint64_t)l->num);
+	return w_field(o, perftools_profiles_Label_num_unit_tag, l->unit);
 }
 
 static int enc_sample(struct enc *e, uint32_t stack, uint32_t lset,
@@ -109,66 +113,62 @@ static int enc_sample(struct enc *e, uint32_t stack, uint32_t lset,
 	/* an empty stack or label set may have no array behind it yet */
 	const uint32_t *locs = sp->n ? &st->stack_locs[sp->off] : NULL;
 	const struct ddprof_slabel *labels = ls->n ? &st->labels[ls->off] : NULL;
+	const int64_t *vals = raw;
+	struct ddprof_slabel tsl = { .key = st->end_ts_key, .num = ts };
 	uint32_t nv = st->nvalues;
-	size_t lsize = 0, vsize = 0;
+	size_t lsz = 0, vsz = 0, size, tsz = ts ? label_size(&tsl) : 0;
 	uint8_t *o;
-	int rc;
 
-	memcpy(e->vals, raw, nv * sizeof(*raw));
-	if (e->p->up.n)
+	if (e->p->up.n) {
+		memcpy(e->vals, raw, nv * sizeof(*raw));
 		ddprof_upscaling_apply(&e->p->up, labels, ls->n, e->vals, nv);
-	rc = scratch(e, 24 + (size_t)sp->n * 5 + (size_t)nv * 10 +
-			       ((size_t)ls->n + 1) * 50);
-	if (rc)
-		return rc;
+		vals = e->vals;
+	}
 	for (uint32_t i = 0; i < sp->n; i++)
-		lsize += varint_size((uint64_t)locs[i] + 1);
+		lsz += vsize((uint64_t)locs[i] + 1);
 	for (uint32_t i = 0; i < nv; i++)
-		vsize += varint_size((uint64_t)e->vals[i]);
-	o = e->scr + HDR;
+		vsz += vsize((uint64_t)vals[i]);
+	size = (sp->n ? 1 + vsize(lsz) + lsz : 0) + 1 + vsize(vsz) + vsz;
+	for (uint32_t i = 0; i < ls->n; i++) {
+		size_t s = label_size(&labels[i]);
+
+		size += 1 + vsize(s) + s;
+	}
+	if (ts)
+		size += 1 + vsize(tsz) + tsz;
+
+	o = elem_begin(e, perftools_profiles_Profile_sample_tag, size);
+	if (!o)
+		return sink_err(e);
 	if (sp->n) {
 		o = w_key(o, perftools_profiles_Sample_location_id_tag, PB_WT_STRING);
-		o = w_varint(o, lsize);
+		o = w_varint(o, lsz);
 		for (uint32_t i = 0; i < sp->n; i++)
 			o = w_varint(o, (uint64_t)locs[i] + 1);
 	}
 	o = w_key(o, perftools_profiles_Sample_value_tag, PB_WT_STRING);
-	o = w_varint(o, vsize);
+	o = w_varint(o, vsz);
 	for (uint32_t i = 0; i < nv; i++)
-		o = w_varint(o, (uint64_t)e->vals[i]);
+		o = w_varint(o, (uint64_t)vals[i]);
 	for (uint32_t i = 0; i < ls->n; i++)
-		o = w_label(o, &labels[i]);
-	if (ts) {
-		struct ddprof_slabel l = { .key = st->end_ts_key, .num = ts };
-
-		o = w_label(o, &l);
-	}
-	return emit_elem(e, perftools_profiles_Profile_sample_tag, o);
-}
-
-static int enc_value_type(struct enc *e, uint32_t field, uint32_t type,
-			  uint32_t unit)
-{
-	uint8_t *o;
-	int rc = scratch(e, 32);
-
-	if (rc)
-		return rc;
-	o = e->scr + HDR;
-	o = w_field(o, perftools_profiles_ValueType_type_tag, type);
-	o = w_field(o, perftools_profiles_ValueType_unit_tag, unit);
-	return emit_elem(e, field, o);
+		o = w_label(o, &labels[i], label_size(&labels[i]));
+	if (ts)
+		o = w_label(o, &tsl, tsz);
+	ddprof_sink_commit(e->sink, o);
+	return 0;
 }
 
 static int enc_mapping(struct enc *e, uint32_t i)
 {
 	const struct ddprof_smapping *m = &e->st->maps[i];
-	uint8_t *o;
-	int rc = scratch(e, 80);
+	uint64_t f = m->flags;
+	size_t size = fsize((uint64_t)i + 1) + fsize(m->start) + fsize(m->limit) +
+		      fsize(m->offset) + fsize(m->filename) + fsize(m->build_id) +
+		      2 * (size_t)__builtin_popcountll(f);
+	uint8_t *o = elem_begin(e, perftools_profiles_Profile_mapping_tag, size);
 
-	if (rc)
-		return rc;
-	o = e->scr + HDR;
+	if (!o)
+		return sink_err(e);
 	o = w_field(o, perftools_profiles_Mapping_id_tag, (uint64_t)i + 1);
 	o = w_field(o, perftools_profiles_Mapping_memory_start_tag, m->start);
 	o = w_field(o, perftools_profiles_Mapping_memory_limit_tag, m->limit);
@@ -176,14 +176,15 @@ static int enc_mapping(struct enc *e, uint32_t i)
 	o = w_field(o, perftools_profiles_Mapping_filename_tag, m->filename);
 	o = w_field(o, perftools_profiles_Mapping_build_id_tag, m->build_id);
 	o = w_field(o, perftools_profiles_Mapping_has_functions_tag,
-		    !!(m->flags & DDPROF_MAP_HAS_FUNCTIONS));
+		    !!(f & DDPROF_MAP_HAS_FUNCTIONS));
 	o = w_field(o, perftools_profiles_Mapping_has_filenames_tag,
-		    !!(m->flags & DDPROF_MAP_HAS_FILENAMES));
+		    !!(f & DDPROF_MAP_HAS_FILENAMES));
 	o = w_field(o, perftools_profiles_Mapping_has_line_numbers_tag,
-		    !!(m->flags & DDPROF_MAP_HAS_LINES));
+		    !!(f & DDPROF_MAP_HAS_LINES));
 	o = w_field(o, perftools_profiles_Mapping_has_inline_frames_tag,
-		    !!(m->flags & DDPROF_MAP_HAS_INLINE));
-	return emit_elem(e, perftools_profiles_Profile_mapping_tag, o);
+		    !!(f & DDPROF_MAP_HAS_INLINE));
+	ddprof_sink_commit(e->sink, o);
+	return 0;
 }
 
 static int enc_location(struct enc *e, uint32_t i)
@@ -192,58 +193,94 @@ static int enc_location(struct enc *e, uint32_t i)
 	/* lineless locations only: the lines array may be NULL */
 	const struct ddprof_sline *lines =
 		l->nlines ? &e->st->lines[l->lines_off] : NULL;
+	uint64_t mid = l->mapping == DDPROF_NO_MAPPING ? 0 : (uint64_t)l->mapping + 1;
+	size_t size = fsize((uint64_t)i + 1) + fsize(mid) + fsize(l->address);
 	uint8_t *o;
-	int rc = scratch(e, 40 + (size_t)l->nlines * 26);
 
-	if (rc)
-		return rc;
-	o = e->scr + HDR;
+	for (uint32_t k = 0; k < l->nlines; k++) {
+		size_t s = fsize((uint64_t)lines[k].function + 1) +
+			   fsize((uint64_t)lines[k].line);
+
+		size += 1 + vsize(s) + s;
+	}
+	o = elem_begin(e, perftools_profiles_Profile_location_tag, size);
+	if (!o)
+		return sink_err(e);
 	o = w_field(o, perftools_profiles_Location_id_tag, (uint64_t)i + 1);
-	if (l->mapping != DDPROF_NO_MAPPING)
-		o = w_field(o, perftools_profiles_Location_mapping_id_tag,
-			    (uint64_t)l->mapping + 1);
+	o = w_field(o, perftools_profiles_Location_mapping_id_tag, mid);
 	o = w_field(o, perftools_profiles_Location_address_tag, l->address);
 	for (uint32_t k = 0; k < l->nlines; k++) {
 		uint64_t fid = (uint64_t)lines[k].function + 1;
 		uint64_t ln = (uint64_t)lines[k].line;
-		size_t sz = 1 + varint_size(fid) + (ln ? 1 + varint_size(ln) : 0);
 
 		o = w_key(o, perftools_profiles_Location_line_tag, PB_WT_STRING);
-		o = w_varint(o, sz);
+		o = w_varint(o, fsize(fid) + fsize(ln));
 		o = w_field(o, perftools_profiles_Line_function_id_tag, fid);
 		o = w_field(o, perftools_profiles_Line_line_tag, ln);
 	}
-	return emit_elem(e, perftools_profiles_Profile_location_tag, o);
+	ddprof_sink_commit(e->sink, o);
+	return 0;
 }
 
 static int enc_function(struct enc *e, uint32_t i)
 {
 	const struct ddprof_sfunction *f = &e->st->funcs[i];
-	uint8_t *o;
-	int rc = scratch(e, 64);
+	size_t size = fsize((uint64_t)i + 1) + fsize(f->name) + fsize(f->system_name) +
+		      fsize(f->filename) + fsize((uint64_t)f->start_line);
+	uint8_t *o = elem_begin(e, perftools_profiles_Profile_function_tag, size);
 
-	if (rc)
-		return rc;
-	o = e->scr + HDR;
+	if (!o)
+		return sink_err(e);
 	o = w_field(o, perftools_profiles_Function_id_tag, (uint64_t)i + 1);
 	o = w_field(o, perftools_profiles_Function_name_tag, f->name);
 	o = w_field(o, perftools_profiles_Function_system_name_tag, f->system_name);
 	o = w_field(o, perftools_profiles_Function_filename_tag, f->filename);
 	o = w_field(o, perftools_profiles_Function_start_line_tag,
 		    (uint64_t)f->start_line);
-	return emit_elem(e, perftools_profiles_Profile_function_tag, o);
+	ddprof_sink_commit(e->sink, o);
+	return 0;
 }
 
 static int enc_strings(struct enc *e)
 {
 	for (size_t i = 0; i < e->st->nstrs; i++) {
 		const struct ddprof_pstr *s = &e->st->strs[i];
+		/* strings longer than a staging block are written around it */
+		int big = s->len > DDPROF_SINK_STAGE / 2;
+		uint8_t *o = elem_begin(e, perftools_profiles_Profile_string_table_tag,
+					big ? 0 : s->len);
 
-		if (!pb_encode_tag(&e->os, PB_WT_STRING,
-				   perftools_profiles_Profile_string_table_tag) ||
-		    !pb_encode_string(&e->os, (const pb_byte_t *)s->ptr, s->len))
-			return e->sink->err ? e->sink->err : -DDPROF_ERR_ENCODE;
+		if (!o)
+			return sink_err(e);
+		if (big) {
+			o -= 1; /* rewrite the length of the element */
+			o = w_varint(o, s->len);
+			ddprof_sink_commit(e->sink, o);
+			if (ddprof_sink_write(e->sink, s->ptr, s->len))
+				return sink_err(e);
+			continue;
+		}
+		memcpy(o, s->ptr, s->len);
+		ddprof_sink_commit(e->sink, o + s->len);
 	}
+	return 0;
+}
+
+static bool stream_cb(pb_ostream_t *os, const pb_byte_t *buf, size_t n)
+{
+	struct enc *e = os->state;
+
+	return ddprof_sink_write(e->sink, buf, n) == 0;
+}
+
+static int enc_value_type(struct enc *e, uint32_t field, uint32_t type,
+			  uint32_t unit)
+{
+	perftools_profiles_ValueType vt = { type, unit };
+
+	if (!pb_encode_tag(&e->os, PB_WT_STRING, field) ||
+	    !pb_encode_submessage(&e->os, perftools_profiles_ValueType_fields, &vt))
+		return sink_err(e);
 	return 0;
 }
 
@@ -253,7 +290,7 @@ static int enc_scalar(struct enc *e, uint32_t field, int64_t v)
 		return 0;
 	if (!pb_encode_tag(&e->os, PB_WT_VARINT, field) ||
 	    !pb_encode_varint(&e->os, (uint64_t)v))
-		return e->sink->err ? e->sink->err : -DDPROF_ERR_ENCODE;
+		return sink_err(e);
 	return 0;
 }
 
@@ -321,18 +358,14 @@ static int serialize(const struct ddprof_profile *p,
 	e.os.state = &e;
 	e.os.max_size = SIZE_MAX;
 	e.vals = ddprof_palloc(p->ntypes * sizeof(*e.vals));
-	if (!e.vals) {
-		rc = -ENOMEM;
-		goto out;
-	}
+	if (!e.vals)
+		return -ENOMEM;
 	/* the resolution cache of the rules is scratch state of this call */
 	ddprof_upscaling_resolve((struct ddprof_upscaling *)&p->up, e.st);
 	rc = encode_all(&e, opts->end_time_ns ? opts->end_time_ns : ddprof_now_ns());
 	if (!rc)
 		rc = ddprof_sink_finish(sink);
-out:
 	ddprof_pfree(e.vals);
-	ddprof_pfree(e.scr);
 	return rc;
 }
 

@@ -122,9 +122,12 @@ static int profile_shell(struct ddprof_profile **out,
 	p->scr_labels = ddprof_palloc((DDPROF_PROFILE_MAX_LABELS + 1) *
 				      sizeof(*p->scr_labels));
 	p->scr_lines = ddprof_palloc(DDPROF_PROFILE_MAX_LINES * sizeof(*p->scr_lines));
-	p->scr_refs = ddprof_palloc((2 + 3 * DDPROF_PROFILE_MAX_LINES) *
-				    sizeof(*p->scr_refs));
-	if (!p->scr_locs || !p->scr_labels || !p->scr_lines || !p->scr_refs)
+	p->scr_strs = ddprof_palloc((2 + 3 * DDPROF_PROFILE_MAX_LINES) *
+				    sizeof(*p->scr_strs));
+	p->pcache = ddprof_pcalloc(1u << DDPROF_PCACHE_BITS, sizeof(*p->pcache));
+	p->fcache = ddprof_pcalloc(1u << DDPROF_FCACHE_BITS, sizeof(*p->fcache));
+	if (!p->scr_locs || !p->scr_labels || !p->scr_lines || !p->scr_strs ||
+	    !p->pcache || !p->fcache)
 		goto err;
 	*out = p;
 	return 0;
@@ -179,7 +182,9 @@ void ddprof_profile_free(struct ddprof_profile *p)
 	ddprof_pfree(p->scr_locs);
 	ddprof_pfree(p->scr_labels);
 	ddprof_pfree(p->scr_lines);
-	ddprof_pfree(p->scr_refs);
+	ddprof_pfree(p->scr_strs);
+	ddprof_pfree(p->pcache);
+	ddprof_pfree(p->fcache);
 	ddprof_pfree(p);
 }
 
@@ -208,11 +213,13 @@ int ddprof_profile_reset(struct ddprof_profile *p, struct ddprof_profile **prev)
 		old->gen = p->gen;
 		old->start_ns = p->start_ns;
 		old->default_type = p->default_type;
+		old->static_strings = p->static_strings;
 		*prev = old;
 	} else {
 		box_free(p->box);
 	}
 	p->box = fresh;
+	p->epoch = p->stamp; /* string cache entries predate the new store */
 	p->gen = new_gen();
 	p->start_ns = ddprof_now_ns();
 	return 0;

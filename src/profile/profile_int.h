@@ -16,12 +16,30 @@ struct ddprof_pbox {
 	uint32_t period_strs[2];
 };
 
-/* scratch string reference of the simple add path */
-struct ddprof_sref {
-	const char *p;
-	uint32_t len;
-	uint64_t hash;
+/* Entry of the simple path's string cache: the caller's pointer last seen
+ * in this slot and the string index its content had. Only the pointer value
+ * is kept; a hit is always verified against the stored copy (strcmp),
+ * except for a pointer already verified during the same add call. */
+struct ddprof_pcache_ent {
+	const char *ptr;
+	uint32_t idx;
+	uint32_t stamp; /* add call that last verified ptr */
 };
+
+#define DDPROF_PCACHE_BITS 12
+
+/* Frame cache of the static-strings mode: a frame with at most one line,
+ * keyed by its numbers and string pointers (whose content the caller
+ * promised not to change), maps to its location without any lookup of its
+ * strings. Valid for stamps after the last reset, like the string cache. */
+struct ddprof_fcache_ent {
+	const char *mfile, *mbid, *name, *sys, *file;
+	uint64_t address, start, limit, offset;
+	int64_t line, start_line;
+	uint32_t nlines, loc, stamp;
+};
+
+#define DDPROF_FCACHE_BITS 11
 
 struct ddprof_profile {
 	struct ddprof_pbox *box;
@@ -38,7 +56,12 @@ struct ddprof_profile {
 	uint32_t *scr_locs;
 	struct ddprof_slabel *scr_labels;
 	struct ddprof_sline *scr_lines;
-	struct ddprof_sref *scr_refs;
+	uint32_t *scr_strs; /* string indices of one location */
+	struct ddprof_pcache_ent *pcache;
+	struct ddprof_fcache_ent *fcache;
+	uint32_t stamp;     /* number of simple add calls, wraps */
+	uint32_t epoch;     /* stamp of the last call before the last reset */
+	int static_strings; /* see ddprof_profile_set_static_strings() */
 };
 
 int64_t ddprof_now_ns(void);

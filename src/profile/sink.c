@@ -10,7 +10,7 @@
 #include "ddprof/error.h"
 #include "sink.h"
 
-#define STAGE (64u << 10)
+#define STAGE DDPROF_SINK_STAGE
 
 static voidpf z_alloc(voidpf opaque, uInt n, uInt size)
 {
@@ -81,10 +81,12 @@ static int gz_pump(struct ddprof_sink *s, int flush)
 	return 0;
 }
 
-static int flush_stage(struct ddprof_sink *s)
+int ddprof_sink_flush(struct ddprof_sink *s)
 {
 	size_t n = s->in_len;
 
+	if (s->err)
+		return s->err;
 	s->in_len = 0;
 	switch (s->comp) {
 	case DDPROF_COMPRESS_NONE:
@@ -118,7 +120,7 @@ int ddprof_sink_write(struct ddprof_sink *s, const void *p, size_t n)
 		c += k;
 		n -= k;
 		if (s->in_len == STAGE)
-			flush_stage(s);
+			ddprof_sink_flush(s);
 	}
 	return s->err;
 }
@@ -135,7 +137,9 @@ int ddprof_sink_open(struct ddprof_sink *s,
 	s->max = opts->max_size ? opts->max_size : DDPROF_PROFILE_DEFAULT_MAX_SIZE;
 	memset(&prefs, 0, sizeof(prefs));
 	prefs.frameInfo.blockSizeID = LZ4F_max64KB;
-	prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
+	/* no content checksum: the upload is already checked by TCP/TLS and
+	 * hashing every byte again costs a sixth of the serialization time */
+	prefs.frameInfo.contentChecksumFlag = LZ4F_noContentChecksum;
 	prefs.compressionLevel = level;
 	switch (s->comp) {
 	case DDPROF_COMPRESS_NONE:
@@ -198,7 +202,7 @@ int ddprof_sink_finish(struct ddprof_sink *s)
 {
 	if (s->err)
 		return s->err;
-	if (flush_stage(s))
+	if (ddprof_sink_flush(s))
 		return s->err;
 	if (s->comp == DDPROF_COMPRESS_GZIP) {
 		s->z.avail_in = 0;

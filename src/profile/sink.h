@@ -35,6 +35,28 @@ struct ddprof_sink {
 int ddprof_sink_open(struct ddprof_sink *s,
 		     const struct ddprof_serialize_opts *opts, int fd);
 
+/* Size of the staging buffer: the largest span ddprof_sink_reserve() gives. */
+#define DDPROF_SINK_STAGE (64u << 10)
+
+/* Compresses and emits the staged bytes. Returns 0 or the sticky error. */
+int ddprof_sink_flush(struct ddprof_sink *s);
+
+/* Returns room for n <= DDPROF_SINK_STAGE bytes at the end of the staging
+ * buffer (flushing it first when needed), to be filled and then committed
+ * with ddprof_sink_commit(); NULL after an error. Lets the encoder write
+ * elements in place instead of copying each one. */
+static inline unsigned char *ddprof_sink_reserve(struct ddprof_sink *s, size_t n)
+{
+	if (DDPROF_SINK_STAGE - s->in_len < n && ddprof_sink_flush(s))
+		return NULL;
+	return s->err ? NULL : s->in + s->in_len;
+}
+
+static inline void ddprof_sink_commit(struct ddprof_sink *s, unsigned char *end)
+{
+	s->in_len = (size_t)(end - s->in);
+}
+
 /* Appends n bytes. Returns 0 or the sticky error. */
 int ddprof_sink_write(struct ddprof_sink *s, const void *p, size_t n);
 

@@ -126,7 +126,8 @@ int ddprof_profile_top_functions(const struct ddprof_profile *p,
 	qsort(all, k, sizeof(*all), cmp_top);
 	if (k > n)
 		k = n;
-	memcpy(out, all, k * sizeof(*all));
+	if (k)
+		memcpy(out, all, k * sizeof(*all));
 	rc = (int)k;
 out:
 	ddprof_pfree(all);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ddprof/error.h"
+#include "symbols/addr_search.h"
 #include "symbols/kallsyms.h"
 
 static int cmp_ksym(const void *a, const void *b)
@@ -83,16 +84,7 @@ void ddprof_kallsyms_fini(struct ddprof_kallsyms *k)
 const struct ddprof_ksym *ddprof_kallsyms_find(const struct ddprof_kallsyms *k,
 					       uint64_t pc)
 {
-	size_t lo = 0, hi = k->n;
+	size_t lo = ddprof_addr_upper_bound(k->syms, k->n, sizeof(*k->syms), pc);
 
-	/* first symbol above pc */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (k->syms[mid].addr <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	return lo ? &k->syms[lo - 1] : NULL;
 }

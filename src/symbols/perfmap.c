@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "symbols/addr_search.h"
 #include "symbols/perfmap.h"
 
 /* The pid the process sees itself as (last NSpid field), else pid. */
@@ -157,16 +158,8 @@ void ddprof_perfmap_fini(struct ddprof_perfmap *m)
 const struct ddprof_perfmap_entry *ddprof_perfmap_find(const struct ddprof_perfmap *m,
 						       uint64_t pc)
 {
-	size_t lo = 0, hi = m->n;
+	size_t lo = ddprof_addr_upper_bound(m->e, m->n, sizeof(*m->e), pc);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (m->e[mid].start <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	/* a few back: blobs may overlap when a JIT reuses memory */
 	for (size_t i = lo, k = 0; i > 0 && k < 8; i--, k++) {
 		const struct ddprof_perfmap_entry *e = &m->e[i - 1];

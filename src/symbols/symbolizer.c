@@ -234,7 +234,7 @@ static int lookup_user(struct ddprof_symbolizer *s, pid_t pid,
 	const struct ddprof_map *map = fr->map;
 	const struct ddprof_sym_entry *e;
 	struct ddprof_symfile *f;
-	uint64_t bias;
+	uint64_t bias, hits;
 	const char *slash;
 
 	if (is_anon_exec(map) && lookup_jit(s, pid, fr->pc, out)) {
@@ -251,9 +251,11 @@ static int lookup_user(struct ddprof_symbolizer *s, pid_t pid,
 								    "[anon]",
 				 fr->pc - map->start + map->pgoff);
 	}
+	hits = f->addr_hits;
 	e = ddprof_symfile_lookup(f, fr->pc - bias, fr->call_site);
 	if (!e)
 		return -ENOMEM;
+	s->stats.addr_hits += f->addr_hits - hits;
 	map_facts(out, map, f->img->name);
 	out->mapping.build_id = f->img->build_id_hex;
 	out->mapping.has_functions = f->has_symbols || f->has_dwarf;

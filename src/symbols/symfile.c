@@ -204,7 +204,9 @@ static int set_names(struct ddprof_arena *a, struct ddprof_symbol_line *l,
 	if (!sys)
 		sys = "";
 	if (sys[0] == '_' && (sys[1] == 'Z' || sys[1] == 'R'))
-		dem = cplus_demangle(sys, DMGL_PARAMS | DMGL_ANSI | DMGL_RUST);
+		/* auto style: Rust (legacy and v0) first, then C++; an
+		 * explicit DMGL_RUST would refuse every C++ name */
+		dem = cplus_demangle(sys, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO);
 	l->system_name = ddprof_arena_str(a, sys);
 	l->name = dem ? ddprof_arena_str(a, dem) : l->system_name;
 	free(dem);
@@ -280,8 +282,10 @@ const struct ddprof_sym_entry *ddprof_symfile_lookup(struct ddprof_symfile *f,
 	const char *symname = NULL;
 	int n = 0;
 
-	if (v)
+	if (v) {
+		f->addr_hits++;
 		return (const void *)(uintptr_t)*v;
+	}
 	memset(lines, 0, sizeof(lines));
 	if (f->has_symbols) {
 		GElf_Off off;

@@ -29,6 +29,7 @@ struct ddprof_symfile {
 	void *mod;
 	const char *base;           /* file name without directories */
 	bool has_symbols, has_dwarf;
+	uint64_t addr_hits;         /* lookups answered from the cache */
 	struct ddprof_arena arena;  /* entries and their strings */
 	struct ddprof_u64map addrs; /* vaddr << 1 | call_site -> entry */
 };

@@ -113,6 +113,8 @@ static int eval(const Dwarf_Op *ops, size_t nops, uint64_t cfa,
 			return -DDPROF_ERR_FORMAT;
 		if (op >= DW_OP_breg0 && op <= DW_OP_breg16) {
 			st[n++] = regs[op - DW_OP_breg0] + (int64_t)ops[i].number;
+		} else if (op == DW_OP_bregx && ops[i].number < 17) {
+			st[n++] = regs[ops[i].number] + (int64_t)ops[i].number2;
 		} else if (op >= DW_OP_lit0 && op <= DW_OP_lit31) {
 			st[n++] = op - DW_OP_lit0;
 		} else if (op == DW_OP_call_frame_cfa) {
@@ -171,10 +173,11 @@ int ddprof_cfi_table_debug_step(struct ddprof_cfi_table *t, uint64_t bias,
 		if (dwarf_frame_register(frame, r, mem, &ops, &nops))
 			goto out;
 		if (!nops) {
-			/* undefined return address: the outermost frame */
-			if (!ops && r == 16)
+			/* ops = mem: undefined; an undefined return address
+			 * marks the outermost frame. NULL: same value */
+			if (ops && r == 16)
 				goto out;
-			continue; /* same value */
+			continue;
 		}
 		if (eval(ops, nops, cfa, regs, read, arg, &v, &is_value) ||
 		    (!is_value && read(arg, v, &v)))

@@ -299,6 +299,8 @@ static void serve(struct http_server *s, int fd)
 		size_t i = s->n_seen - s->script_base;
 
 		reply = s->script[i < s->n_script ? i : s->n_script - 1];
+		/* own copy: _script() may replace the script meanwhile */
+		reply.body = reply.body ? strdup(reply.body) : NULL;
 	}
 	s->n_seen++;
 	if (s->n_reqs < HTTP_SERVER_MAX_REQUESTS)
@@ -325,6 +327,7 @@ static void serve(struct http_server *s, int fd)
 	if (!write_all(fd, head, strlen(head)) && blen)
 		write_all(fd, reply.body, blen);
 out:
+	free((char *)reply.body);
 	free(c.buf);
 }
 

@@ -3,7 +3,9 @@
  * (method, target, headers, body; Content-Length or chunked bodies) and
  * answers with a scripted sequence of replies, which may be delayed or
  * never sent (to test client timeouts). One connection at a time; every
- * connection is closed after its reply. */
+ * connection is closed after its reply. tests/lib is not on the include
+ * path: include it as "../lib/http_server.h" from tests/<dir>/. Set
+ * NO_PROXY=* in tests so libcurl never routes loopback through a proxy. */
 #ifndef DDPROF_TESTS_HTTP_SERVER_H
 #define DDPROF_TESTS_HTTP_SERVER_H
 

@@ -1,7 +1,9 @@
 /* Test and benchmark fixture: a set of synthetic, realistic call stacks
  * (C++-like names, source files, two mappings with build ids) laid out as
  * ddprof_location arrays ready for ddprof_profile_add(). Stack k differs
- * from every other stack by its leaf function. */
+ * from every other stack by its leaf function. As in a profiler whose
+ * symbolizer caches symbols, each distinct function's strings exist once
+ * and every frame of that function points at them. */
 #ifndef DDPROF_TESTS_PROFILE_FIXTURE_H
 #define DDPROF_TESTS_PROFILE_FIXTURE_H
 
@@ -12,9 +14,10 @@
 struct fx_stacks {
 	size_t n, depth;
 	struct ddprof_location *locs; /* n * depth, stack k at k * depth */
-	struct ddprof_line *lines;    /* one line per location */
-	char (*names)[64];
-	char (*files)[48];
+	size_t nfuncs;
+	struct ddprof_line *lines;    /* one per distinct function */
+	char (*names)[64];            /* per distinct function */
+	char (*files)[48];            /* per source file (the first 23) */
 };
 
 /* Builds n stacks of depth frames. Returns 0 or -1 (out of memory). */

@@ -138,13 +138,18 @@ static void test_attach_and_system(void **state)
 
 	assert_int_equal(parse("-a", "-d", "1", NULL), 0);
 	assert_int_equal(opts.mode, DDPROF_CLI_MODE_SYSTEM);
-	assert_false(opts.cpus_given);
+	assert_int_equal(opts.ncpus, 0);
 
-	assert_int_equal(parse("-a", "-C", "0-2,5,64", NULL), 0);
+	assert_int_equal(parse("-a", "-C", "5,0-2,64", "-C", "1,3", NULL), 0);
 	assert_int_equal(opts.mode, DDPROF_CLI_MODE_SYSTEM);
-	assert_true(opts.cpus_given);
-	assert_int_equal(opts.cpus[0], 0x27);
-	assert_int_equal(opts.cpus[1], 1);
+	assert_int_equal(opts.ncpus, 2); /* the last -C wins */
+	assert_int_equal(opts.cpus[0], 1);
+	assert_int_equal(opts.cpus[1], 3);
+	assert_int_equal(parse("-C", "5,0-2,64", "-a", NULL), 0);
+	assert_int_equal(opts.ncpus, 5);
+	assert_int_equal(opts.cpus[0], 0);
+	assert_int_equal(opts.cpus[3], 5);
+	assert_int_equal(opts.cpus[4], 64);
 
 	/* -C alone implies system-wide, as in perf */
 	assert_int_equal(parse("-C", "1", NULL), 0);
@@ -186,8 +191,9 @@ static void test_bad_values(void **state)
 	expect_error("invalid --url", "--url", "http://a b", "ls", NULL);
 	expect_error("CPU list", "-C", "3-1", NULL);
 	expect_error("CPU list", "-C", "a", NULL);
-	expect_error("CPU list", "-C", "1,,2", NULL);
-	expect_error("beyond", "-C", "5000", NULL);
+	expect_error("CPU list", "-C", "-1", NULL);
+	expect_error("CPU list", "-C", "", NULL);
+	expect_error("CPU list", "-C", "99999", NULL);
 }
 
 static void test_bad_pids(void **state)

@@ -315,12 +315,27 @@ static void test_fork_exec_exit(void **state)
 	ddprof_proc_table_flush(t);
 	assert_int_equal(e.exits, 2);
 	assert_int_equal(ddprof_proc_table_live(t), 2);
+	/* a parent new to the table is read from procfs and copied */
+	ddprof_proc_table_flush(t);
+	ddprof_proc_table_free(t);
+	t = new_table(&e);
+	assert_int_equal(ddprof_proc_table_fork(t, 500, 100, 500, 100), 0);
+	ddprof_proc_maps(ddprof_proc_table_find(t, 500), &nr);
+	assert_int_equal(nr, 7);
+	assert_int_equal(ddprof_proc_table_live(t), 2);
+	ddprof_proc_table_free(t);
+	t = new_table(&e);
+	assert_int_equal(ddprof_proc_table_seed_all(t), 0);
+	assert_int_equal(ddprof_proc_table_live(t), 1);
+	assert_non_null(ddprof_proc_table_find(t, 100));
 	/* parent unknown to the table and to procfs: empty, freed at flush */
 	assert_int_equal(ddprof_proc_table_fork(t, 400, 399, 400, 399), 0);
 	ddprof_proc_table_flush(t);
 	assert_null(ddprof_proc_table_find(t, 400));
+	assert_null(ddprof_proc_table_find(t, 399));
 	/* gc retires what procfs no longer lists */
 	assert_int_equal(ddprof_proc_table_fork(t, 302, 100, 302, 100), 0);
+	assert_int_equal(ddprof_proc_table_fork(t, 301, 100, 301, 100), 0);
 	assert_int_equal(ddprof_proc_table_gc(t), 2); /* 301 and 302 */
 	ddprof_proc_table_flush(t);
 	assert_int_equal(ddprof_proc_table_live(t), 1);
@@ -376,6 +391,41 @@ static void test_many_short_lived(void **state)
 	ddprof_proc_table_free(t);
 }
 
+/* Our own process through the real procfs: the test binary's text is
+ * found, and its file is opened as the process sees it (dev + inode). */
+static void test_open_own_map(void **state)
+{
+	struct ddprof_proc_table *t;
+	struct ddprof_proc *p;
+	const struct ddprof_map *m;
+	struct stat st;
+	char path[4096];
+	int fd;
+
+	assert_int_equal(ddprof_proc_table_new(&t, NULL, NULL), 0);
+	assert_int_equal(ddprof_proc_table_get(t, getpid(), &p), 0);
+	m = ddprof_proc_find_map(p, (uint64_t)(uintptr_t)&test_open_own_map);
+	assert_non_null(m);
+	assert_true(m->prot & PROT_EXEC);
+	assert_non_null(strstr(m->path, "test_proc"));
+	assert_true(ddprof_proc_map_path(p, m, path, sizeof(path)) > 0);
+	assert_int_equal(strncmp(path, "/proc/", 6), 0);
+	fd = ddprof_proc_open_map(p, m);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_ino, m->ino);
+	assert_int_equal(st.st_dev, m->dev);
+	close(fd);
+	/* a mapping claiming another inode is refused */
+	struct ddprof_map other = *m;
+
+	other.ino++;
+	assert_int_equal(ddprof_proc_open_map(p, &other), -DDPROF_ERR_NOT_FOUND);
+	assert_string_equal(ddprof_proc_thread_name(p, getpid()),
+			    ddprof_proc_name(p));
+	ddprof_proc_table_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -384,6 +434,7 @@ int main(void)
 		cmocka_unit_test(test_mmap_overlap),
 		cmocka_unit_test(test_fork_exec_exit),
 		cmocka_unit_test(test_many_short_lived),
+		cmocka_unit_test(test_open_own_map),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -535,6 +535,105 @@ static void test_stale_ids(void **state)
 	ddprof_profile_free(q);
 }
 
+/* A caller reusing one buffer for different names must get different
+ * functions: remembered pointers are verified by content. */
+static void test_reused_buffer(void **state)
+{
+	struct ddprof_profile *p = new_cpu_profile();
+	char name[32], file[32];
+	struct ddprof_line ln = { { name, NULL, file, 0 }, 1 };
+	struct ddprof_location loc = { { 0x1000, 0x2000, 0, file, NULL }, 0x1100, &ln, 1 };
+	int64_t vals[2] = { 1, 1 };
+	struct ddprof_sample s = { &loc, 1, vals, 2, NULL, 0 };
+	struct ddprof_profile_top top[4];
+
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 3; i++) {
+			snprintf(name, sizeof(name), "function_%d", i);
+			snprintf(file, sizeof(file), "/lib/%d.so", i % 2);
+			for (int k = 0; k <= i; k++)
+				assert_int_equal(ddprof_profile_add(p, &s, 0), 0);
+		}
+		/* a shorter string in the same buffer */
+		strcpy(name, "f");
+		assert_int_equal(ddprof_profile_add(p, &s, 0), 0);
+	}
+	assert_int_equal(ddprof_profile_top_functions(p, 0, top, 4), 4);
+	assert_string_equal(top[0].function, "function_2");
+	assert_int_equal(top[0].value, 6);
+	assert_string_equal(top[1].function, "function_1");
+	assert_int_equal(top[1].value, 4);
+	assert_string_equal(top[2].function, "f");
+	assert_int_equal(top[2].value, 2);
+	assert_string_equal(top[3].function, "function_0");
+	struct ddprof_profile_stats st;
+	ddprof_profile_stats(p, &st);
+	assert_int_equal(st.functions, 4);
+	assert_int_equal(st.mappings, 2);
+
+	/* static strings: same results while the promise holds */
+	struct ddprof_profile *q = new_cpu_profile();
+	static const char *const names[3] = { "alpha", "beta", "gamma" };
+	ddprof_profile_set_static_strings(q, 1);
+	for (int i = 0; i < 30; i++) {
+		ln.function.name = names[i % 3];
+		assert_int_equal(ddprof_profile_add(q, &s, 0), 0);
+	}
+	assert_int_equal(ddprof_profile_top_functions(q, 0, top, 4), 3);
+	assert_int_equal(top[0].value, 10);
+	assert_int_equal(top[2].value, 10);
+	/* after a reset, old pointers are verified again */
+	assert_int_equal(ddprof_profile_reset(q, NULL), 0);
+	ln.function.name = names[0];
+	assert_int_equal(ddprof_profile_add(q, &s, 0), 0);
+	assert_int_equal(ddprof_profile_top_functions(q, 0, top, 4), 1);
+	assert_string_equal(top[0].function, "alpha");
+	ddprof_profile_free(q);
+	ddprof_profile_free(p);
+}
+
+/* The static-strings mode (frame cache) and the verified mode build the
+ * same profile, byte for byte, including inlined and unsymbolized frames. */
+static void test_static_matches_verified(void **state)
+{
+	struct ddprof_profile *p[2] = { new_cpu_profile(), new_cpu_profile() };
+	struct ddprof_serialize_opts o = { .compression = DDPROF_COMPRESS_NONE,
+					   .end_time_ns = 2000 };
+	struct ddprof_line inl[2] = { { { "in", NULL, "a.h", 1 }, 2 },
+				      { { "out", NULL, "a.c", 3 }, 4 } };
+	struct ddprof_location extra[2] = { { { 0x1, 0x2, 0, "/x", NULL }, 0x1, inl, 2 },
+					    { { 0 }, 0x77, NULL, 0 } };
+	struct ddprof_label labels[2] = { { .key = "thread id" }, { .key = "thread_name", .str = "t" } };
+	struct ddprof_location stack[20];
+	struct fx_stacks fx;
+	void *out[2];
+	size_t len[2];
+
+	assert_int_equal(fx_stacks_new(&fx, 300, 18), 0);
+	ddprof_profile_set_static_strings(p[1], 1);
+	for (int k = 0; k < 2; k++) {
+		ddprof_profile_set_start_time(p[k], 1000);
+		for (int i = 0; i < 20000; i++) {
+			int64_t vals[2] = { 1, i };
+			struct ddprof_sample s = { stack, 20, vals, 2, labels, 2 };
+
+			memcpy(stack, fx_stack(&fx, (size_t)i * 7), 18 * sizeof(*stack));
+			stack[18] = extra[0];
+			stack[19] = extra[1];
+			labels[0].num = i % 3;
+			assert_int_equal(ddprof_profile_add(p[k], &s, i % 5 ? 0 : i), 0);
+		}
+		assert_int_equal(ddprof_profile_serialize(p[k], &o, &out[k], &len[k]), 0);
+	}
+	assert_int_equal(len[0], len[1]);
+	assert_memory_equal(out[0], out[1], len[0]);
+	free(out[0]);
+	free(out[1]);
+	fx_stacks_free(&fx);
+	ddprof_profile_free(p[0]);
+	ddprof_profile_free(p[1]);
+}
+
 /* ---- upscaling -------------------------------------------------------- */
 
 /* Adds two samples: one labelled kind=a, one kind=b. */
@@ -893,6 +992,8 @@ int main(void)
 		cmocka_unit_test(test_first_location_without_lines),
 		cmocka_unit_test(test_empty_stack_no_labels),
 		cmocka_unit_test(test_stale_ids),
+		cmocka_unit_test(test_reused_buffer),
+		cmocka_unit_test(test_static_matches_verified),
 		cmocka_unit_test(test_upscale_proportional),
 		cmocka_unit_test(test_upscale_poisson),
 		cmocka_unit_test(test_upscale_poisson_fixed_count),

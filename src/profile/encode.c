@@ -321,9 +321,14 @@ static int encode_all(struct enc *e, int64_t end_ns)
 		rc = enc_strings(e);
 	if (!rc)
 		rc = enc_scalar(e, perftools_profiles_Profile_time_nanos_tag, p->start_ns);
-	if (!rc && end_ns > p->start_ns)
+	if (!rc && end_ns > p->start_ns) {
+		/* exact in u64 since end > start; any start time is accepted,
+		 * so the int64 difference could overflow: saturate */
+		uint64_t d = (uint64_t)end_ns - (uint64_t)p->start_ns;
+
 		rc = enc_scalar(e, perftools_profiles_Profile_duration_nanos_tag,
-				end_ns - p->start_ns);
+				d > INT64_MAX ? INT64_MAX : (int64_t)d);
+	}
 	if (!rc && p->has_period) {
 		rc = enc_value_type(e, perftools_profiles_Profile_period_type_tag,
 				    b->period_strs[0], b->period_strs[1]);

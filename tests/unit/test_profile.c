@@ -470,6 +470,27 @@ static void test_empty_stack_no_labels(void **state)
 	ddprof_profile_free(p);
 }
 
+/* Regression (fuzz_profile): any start time is accepted, and
+ * end - start overflowed int64 for far-apart times. It saturates. */
+static void test_duration_saturates(void **state)
+{
+	struct ddprof_profile *p = new_cpu_profile();
+	struct ddprof_serialize_opts o = { .compression = DDPROF_COMPRESS_NONE,
+					   .end_time_ns = INT64_MAX - 5 };
+	struct pprof_profile pp;
+	void *buf;
+	size_t len;
+
+	ddprof_profile_set_start_time(p, INT64_MIN + 7);
+	assert_int_equal(ddprof_profile_serialize(p, &o, &buf, &len), 0);
+	assert_int_equal(pprof_read(buf, len, &pp), 0);
+	assert_int_equal(pp.time_nanos, INT64_MIN + 7);
+	assert_int_equal(pp.duration_nanos, INT64_MAX);
+	pprof_profile_free(&pp);
+	free(buf);
+	ddprof_profile_free(p);
+}
+
 static void test_stale_ids(void **state)
 {
 	struct ddprof_profile *p = new_cpu_profile(), *q = new_cpu_profile(), *prev = NULL;
@@ -991,6 +1012,7 @@ int main(void)
 		cmocka_unit_test(test_fast_path),
 		cmocka_unit_test(test_first_location_without_lines),
 		cmocka_unit_test(test_empty_stack_no_labels),
+		cmocka_unit_test(test_duration_saturates),
 		cmocka_unit_test(test_stale_ids),
 		cmocka_unit_test(test_reused_buffer),
 		cmocka_unit_test(test_static_matches_verified),

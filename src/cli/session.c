@@ -233,7 +233,7 @@ static void drain(struct session *ss)
 
 /* Ends the current period: the store restarts empty, the finished profile
  * goes to the file and/or the upload queue. */
-static void end_period(struct session *ss)
+static void end_period(struct session *ss, bool last)
 {
 	struct ddprof_profile *prev = NULL;
 	int ret = ddprof_cli_agg_rotate(&ss->agg, &prev);
@@ -244,7 +244,7 @@ static void end_period(struct session *ss)
 			       ddprof_strerror(ret));
 		return;
 	}
-	ddprof_cli_sink_put(&ss->sink, prev);
+	ddprof_cli_sink_put(&ss->sink, prev, last);
 }
 
 static void stop_sampling(struct session *ss)
@@ -257,7 +257,7 @@ static void stop_sampling(struct session *ss)
 	/* nothing reads the rings from now on: a readable fd would only
 	 * wake the loop that waits for the command */
 	epoll_ctl(ss->epfd, EPOLL_CTL_DEL, ddprof_sampler_fd(ss->smp), NULL);
-	end_period(ss);
+	end_period(ss, true);
 }
 
 static void reap_child(struct session *ss)
@@ -323,7 +323,7 @@ static void on_tick(struct session *ss)
 		return;
 	}
 	if (ss->period_end && now >= ss->period_end) {
-		end_period(ss);
+		end_period(ss, false);
 		/* after a stall, the next period still ends on the grid */
 		while (ss->period_end <= now)
 			ss->period_end += ss->o->period_ns;
@@ -547,6 +547,7 @@ int ddprof_cli_session_run(const struct ddprof_cli_opts *o)
 		goto out;
 	}
 	ss.sampling = true;
+	ddprof_cli_agg_start(&ss.agg);
 	start = now_ns();
 	ddprof_cli_status_init(&ss.status, STDERR_FILENO, o->verbosity >= 0, start);
 	if (o->period_ns)

@@ -190,7 +190,8 @@ static int enc_mapping(struct enc *e, uint32_t i)
 static int enc_location(struct enc *e, uint32_t i)
 {
 	const struct ddprof_slocation *l = &e->st->locs[i];
-	const struct ddprof_sline *lines = &e->st->lines[l->lines_off];
+	/* no lines stored yet means no array at all: form no pointer into it */
+	const struct ddprof_sline *lines = l->nlines ? &e->st->lines[l->lines_off] : NULL;
 	uint64_t mid = l->mapping == DDPROF_NO_MAPPING ? 0 : (uint64_t)l->mapping + 1;
 	size_t size = fsize((uint64_t)i + 1) + fsize(mid) + fsize(l->address);
 	uint8_t *o;
@@ -319,9 +320,14 @@ static int encode_all(struct enc *e, int64_t end_ns)
 		rc = enc_strings(e);
 	if (!rc)
 		rc = enc_scalar(e, perftools_profiles_Profile_time_nanos_tag, p->start_ns);
-	if (!rc && end_ns > p->start_ns)
-		rc = enc_scalar(e, perftools_profiles_Profile_duration_nanos_tag,
-				end_ns - p->start_ns);
+	/* a start time from the caller may be anything: saturate */
+	if (!rc && end_ns > p->start_ns) {
+		int64_t d;
+
+		if (__builtin_sub_overflow(end_ns, p->start_ns, &d))
+			d = INT64_MAX;
+		rc = enc_scalar(e, perftools_profiles_Profile_duration_nanos_tag, d);
+	}
 	if (!rc && p->has_period) {
 		rc = enc_value_type(e, perftools_profiles_Profile_period_type_tag,
 				    b->period_strs[0], b->period_strs[1]);

@@ -250,7 +250,7 @@ static bool loc_eq(const void *ctx, uint32_t idx)
 {
 	const struct loc_key *k = ctx;
 	const struct ddprof_slocation *l = &k->s->locs[idx];
-	const struct ddprof_sline *ll = &k->s->lines[l->lines_off];
+	const struct ddprof_sline *ll = l->nlines ? &k->s->lines[l->lines_off] : NULL;
 
 	if (l->address != k->address || l->mapping != k->mapping ||
 	    l->nlines != k->nlines)

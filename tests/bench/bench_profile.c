@@ -85,7 +85,8 @@ static void bench_add_strings(const struct fx_stacks *fx, int static_strings)
 	const size_t n = 200000;
 	double r[REPS];
 
-	ddprof_profile_set_static_strings(p, static_strings);
+	if (ddprof_profile_set_static_strings(p, static_strings))
+		die("static strings", -12);
 	add_strings(p, fx, 0, NSTACKS * 4, 0); /* warm: everything interned */
 	for (int k = 0; k < REPS; k++) {
 		double t0 = cpu_ns();

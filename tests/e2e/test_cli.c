@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -67,7 +68,13 @@ static char *slurp(const char *path, size_t *len)
  * the controlling terminal of a new session, as in an interactive shell. */
 static pid_t spawn(char *const *argv, const char *const *env, int tty)
 {
-	pid_t pid = fork();
+	char out[600];
+	pid_t pid;
+
+	/* no output of an earlier run may be mistaken for this one's */
+	snprintf(out, sizeof(out), "%s/stdout", tmp);
+	unlink(out);
+	pid = fork();
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -357,6 +364,25 @@ static void test_exit_codes(void **state)
 	run_free(&r);
 }
 
+/* Waits (up to 10 s) until the demo run by the profiler printed its first
+ * line: the command runs and is being sampled. */
+static void wait_started(void)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/stdout", tmp);
+	for (int i = 0; i < 1000; i++) {
+		char *out = slurp(path, NULL);
+		bool started = out && strstr(out, "demo: ");
+
+		free(out);
+		if (started)
+			return;
+		usleep(10000);
+	}
+	fail_msg("the demo did not start");
+}
+
 static void test_sigint_flush(void **state)
 {
 	char *out = path_in_tmp("int.pb.gz");
@@ -369,7 +395,8 @@ static void test_sigint_flush(void **state)
 	unlink(out);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pid = spawn(argv, NULL, -1);
-	usleep(800000);
+	wait_started();
+	usleep(500000);
 	assert_int_equal(kill(pid, SIGINT), 0);
 	collect(&r, wait_exit(pid, 10000));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -650,6 +677,14 @@ static void test_disk_full(void **state)
 	assert_non_null(strstr(r.err, "No space left on device"));
 	assert_int_equal(access("/dev/full.tmp", F_OK), -1);
 	run_free(&r);
+
+	/* a directory nobody may write to (sysfs refuses even root) */
+	run(&r, "-o", "/sys/ddprof-e2e.pb.gz", "--", demo, "0.1");
+	assert_int_equal(r.status, 1);
+	assert_true(summary_samples(r.err) > 0);
+	assert_non_null(strstr(r.err, "cannot write /sys/ddprof-e2e.pb.gz: "));
+	assert_null(strstr(r.err, "sampling goes on")); /* it was the last period */
+	run_free(&r);
 }
 
 /* Opens a pty: *master for the test, the slave returned. */
@@ -666,30 +701,17 @@ static int open_pty(int *master)
 	return slave;
 }
 
-/* Reads the master until the terminal closes (or 5 s of silence), while
- * writing `input` once after delay_ms (0: never). */
-static size_t read_pty(int master, char *buf, size_t len, const char *input,
-		       long delay_ms)
+/* Reads the master until the terminal closes (or 5 s of silence). */
+static size_t read_pty(int master, char *buf, size_t len)
 {
-	struct timespec t0, t;
 	size_t got = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		struct pollfd pfd = { .fd = master, .events = POLLIN };
 		ssize_t n;
 
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (input && (t.tv_sec - t0.tv_sec) * 1000 +
-				     (t.tv_nsec - t0.tv_nsec) / 1000000 >= delay_ms) {
-			assert_int_equal(write(master, input, strlen(input)),
-					 (ssize_t)strlen(input));
-			input = NULL;
-		}
-		if (poll(&pfd, 1, input ? 50 : 5000) < 0)
+		if (poll(&pfd, 1, 5000) <= 0)
 			break;
-		if (!pfd.revents)
-			continue;
 		n = read(master, buf + got, len - 1 - got);
 		if (n <= 0)
 			break; /* EIO once the last writer closed */
@@ -707,7 +729,7 @@ static void test_status_line_on_tty(void **state)
 	pid_t pid = spawn(argv, NULL, slave);
 
 	close(slave);
-	read_pty(master, buf, sizeof(buf), NULL, 0);
+	read_pty(master, buf, sizeof(buf));
 	assert_int_equal(wait_exit(pid, 10000), 0);
 	close(master);
 	/* drawn at least once, erased, and the summary on a clean line */
@@ -729,10 +751,14 @@ static void test_ctrl_c_on_tty(void **state)
 	pid_t pid = spawn(argv, NULL, slave);
 
 	close(slave);
-	read_pty(master, buf, sizeof(buf), "\003", 1000);
+	wait_started();
+	usleep(300000);
+	assert_int_equal(write(master, "\003", 1), 1);
+	read_pty(master, buf, sizeof(buf));
 	assert_int_equal(wait_exit(pid, 10000), 128 + SIGINT);
 	close(master);
-	assert_non_null(strstr(buf, "complete stacks"));
+	if (!strstr(buf, "complete stacks"))
+		fail_msg("no summary on the terminal:\n%s", buf);
 	read_profile(out, &p);
 	assert_true(p.nsamples > 0);
 	pprof_profile_free(&p);

@@ -16,7 +16,7 @@
 # Usage: overhead.sh BUILD_DIR. Environment: BENCH_SIZE (workload size,
 # default 100, ~3 s alone), BENCH_ROUNDS (default 5; fewer when they take
 # more than BENCH_BUDGET seconds, default 300), BENCH_SW_SECONDS
-# (system-wide duration, default 5), BENCH_SW_ROUNDS (default 3),
+# (system-wide duration, default 4), BENCH_SW_ROUNDS (default 3),
 # BENCH_STACK (stack bytes copied per sample, default 32768), BENCH_MAX_REDO
 # (runs redone at most because other work disturbed them), BENCH_VERBOSE=1
 # (every round's values on stderr).
@@ -28,7 +28,7 @@ work=$build/workloads/bench_work
 runstat=$build/bench-tools/runstat
 size=${BENCH_SIZE:-100}
 rounds=${BENCH_ROUNDS:-5}
-sw_seconds=${BENCH_SW_SECONDS:-5}
+sw_seconds=${BENCH_SW_SECONDS:-4}
 sw_rounds=${BENCH_SW_ROUNDS:-3}
 stack=${BENCH_STACK:-32768}
 max_redo=${BENCH_MAX_REDO:-6}
@@ -298,27 +298,36 @@ fi
 
 # ---- system-wide: ddprof-perf -a while N copies run ----------------------
 
-# sw N: one -a run of sw_seconds at 999 Hz while N copies of the workload
+# sw MODE N: one run of sw_seconds at 999 Hz, with -a (MODE a) or attached
+# to the copies with -p (MODE p), while N copies of the workload
 # (size 0: until killed) keep both CPUs busy. The profiler runs alone in
 # runstat's tree, so its CPU needs no subtraction. The copies run at nice 19,
 # like batch work beside a production profiler: at equal priority 2*N busy
 # threads starve the profiler, its rings overflow and the figure becomes one
 # of lost samples instead of the cost of a sample. Everything else running
-# on the machine is sampled too: own_share tells the copies' share.
+# on the machine is sampled too with -a: own_share tells the copies' share;
+# -p measures the same growth without the rest of the machine.
 sw() {
+	mode=$1
+	n=$2
 	copies=""
 	k=0
-	while [ "$k" -lt "$1" ]; do
+	while [ "$k" -lt "$n" ]; do
 		nice -n 19 "$work" 0 >/dev/null &
 		copies="$copies $!"
 		k=$((k + 1))
 	done
 	sleep 0.5
-	r=$tmp/sw$1
+	r=$tmp/sw$mode$n
 	rm -f "$r.pb.gz"
-	"$runstat" -o "$r.rs" -- "$bin" -a -d "$sw_seconds" -F 999 \
+	if [ "$mode" = a ]; then
+		set -- -a
+	else
+		set -- -p "$(echo $copies | tr ' ' ,)"
+	fi
+	"$runstat" -o "$r.rs" -- "$bin" "$@" -d "$sw_seconds" -F 999 \
 		--stack-size "$stack" -o "$r.pb.gz" 2>"$r.err" ||
-		dd_bad "ddprof-perf -a failed with N=$1" "$r"
+		dd_bad "ddprof-perf -$mode failed with N=$n" "$r"
 	for p in $copies; do
 		kill "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
@@ -326,21 +335,21 @@ sw() {
 	copies=""
 	line=$(grep -m 1 '^ddprof-perf: [0-9]* samples' "$r.err")
 	[ -n "$line" ] || return 0
-	n=$(echo "$line" | sed 's/^ddprof-perf: \([0-9]*\) samples.*/\1/')
+	k=$(echo "$line" | sed 's/^ddprof-perf: \([0-9]*\) samples.*/\1/')
 	lost=$(echo "$line" | sed -n 's/.* \([0-9]*\) lost.*/\1/p')
-	[ "$n" -gt 0 ] || { dd_bad "ddprof-perf -a took no samples" "$r"; return 0; }
-	put "sw_samples_n$1" "$n"
-	put "sw_lost_n$1" "${lost:-0}"
-	put "sw_cpu_per_sample_n$1" \
-		"$(calc "$(field cpu_ms "$r.rs") * 1000 / $n")"
-	put "sw_peak_rss_n$1" "$(field maxrss_kib "$r.rs")"
-	if [ "$have_go" = 1 ]; then
+	[ "$k" -gt 0 ] || { dd_bad "ddprof-perf -$mode took no samples" "$r"; return 0; }
+	put "sw${mode}_samples_n$n" "$k"
+	put "sw${mode}_lost_n$n" "${lost:-0}"
+	put "sw${mode}_cpu_per_sample_n$n" \
+		"$(calc "$(field cpu_ms "$r.rs") * 1000 / $k")"
+	put "sw${mode}_peak_rss_n$n" "$(field maxrss_kib "$r.rs")"
+	if [ "$mode" = a ] && [ "$have_go" = 1 ]; then
 		share=$(go tool pprof -tags "$r.pb.gz" 2>/dev/null | awk '
 			/^ *process_name:/ { on = 1; next }
 			on && /^ *$/ { exit }
 			on && /: bench_work$/ { sub(/%\).*/, ""); sub(/.*\( */, "");
 				print; exit }')
-		put "sw_own_share_n$1" "${share:-0}"
+		put "swa_own_share_n$n" "${share:-0}"
 	fi
 }
 
@@ -349,28 +358,35 @@ command -v go >/dev/null 2>&1 && have_go=1
 i=0
 while [ "$i" -lt "$sw_rounds" ]; do
 	for n in 1 2 4 8; do
-		sw "$n"
+		sw a "$n"
+		sw p "$n"
 	done
 	i=$((i + 1))
 done
-for n in 1 2 4 8; do
-	emit "system_wide_cpu_per_sample_n${n}_ddprof" \
-		"$(median "sw_cpu_per_sample_n$n")" us
-	emit "system_wide_samples_n${n}_ddprof" "$(median "sw_samples_n$n")" \
-		samples
-	emit "system_wide_peak_rss_n${n}_ddprof" "$(median "sw_peak_rss_n$n")" \
-		KiB
-	emit "system_wide_lost_n${n}_ddprof" "$(median "sw_lost_n$n")" samples
-	emit "system_wide_own_share_n${n}_ddprof" "$(median "sw_own_share_n$n")" %
-done
-sw1=$(median sw_cpu_per_sample_n1)
-sw8=$(median sw_cpu_per_sample_n8)
-sw_growth=
-if [ -n "$sw1" ] && [ -n "$sw8" ]; then
-	sw_growth=$(calc "($sw8 / $sw1 - 1) * 100")
-	emit system_wide_cpu_per_sample_growth_n1_n8 \
-		"$(echo "$sw_growth" | fmt)" %
-fi
+# sw_report MODE PREFIX: the medians of MODE's runs and their growth.
+sw_report() {
+	for n in 1 2 4 8; do
+		emit "$2_cpu_per_sample_n${n}_ddprof" \
+			"$(median "sw$1_cpu_per_sample_n$n")" us
+		emit "$2_samples_n${n}_ddprof" "$(median "sw$1_samples_n$n")" \
+			samples
+		emit "$2_lost_n${n}_ddprof" "$(median "sw$1_lost_n$n")" samples
+		emit "$2_peak_rss_n${n}_ddprof" "$(median "sw$1_peak_rss_n$n")" \
+			KiB
+		emit "$2_own_share_n${n}_ddprof" "$(median "sw$1_own_share_n$n")" %
+	done
+	g1=$(median "sw$1_cpu_per_sample_n1")
+	g8=$(median "sw$1_cpu_per_sample_n8")
+	growth=
+	if [ -n "$g1" ] && [ -n "$g8" ]; then
+		growth=$(calc "($g8 / $g1 - 1) * 100")
+		emit "$2_cpu_per_sample_growth_n1_n8" \
+			"$(echo "$growth" | fmt)" %
+	fi
+}
+sw_report a system_wide
+sw_growth=$growth
+sw_report p attach
 
 # ---- targets of issue 7 (999 Hz, 32 KiB stack copies) --------------------
 

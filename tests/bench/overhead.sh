@@ -133,6 +133,7 @@ alone() {
 	"$runstat" -o "$r.rs" -- "$work" "$size" >"$r.work" ||
 		fail "workload failed"
 	a_wall=$(own_wall "$r")
+	a_wcpu=$(field cpu_ms "$r.work")
 	a_resid=$(calc "$(field cpu_ms "$r.rs") - $(field cpu_ms "$r.work")")
 }
 
@@ -151,6 +152,7 @@ dd() {
 	d_self=$(echo "$line" | sed -n 's/.* \([0-9.]*\) us CPU per sample.*/\1/p')
 	[ "$d_n" -gt 0 ] || { dd_bad "ddprof-perf took no samples" "$r"; return 1; }
 	d_wall=$(own_wall "$r")
+	d_wcpu=$(field cpu_ms "$r.work")
 	d_cpu=$(calc "$(field cpu_ms "$r.rs") - $(field cpu_ms "$r.work")")
 	d_rss=$(field maxrss_kib "$r.rs")
 	d_bytes=$(stat -c %s "$r.pb.gz")
@@ -171,6 +173,7 @@ pf() {
 	p_lost=$(echo "$stats" | awk '/LOST_SAMPLES events:/ { print $3; exit }')
 	[ -n "$p_n" ] && [ "$p_n" -gt 0 ] || fail "perf took no samples"
 	p_wall=$(own_wall "$r")
+	p_wcpu=$(field cpu_ms "$r.work")
 	p_rec=$(calc "$(field cpu_ms "$r.rs") - $(field cpu_ms "$r.work")")
 	p_cpu=$(calc "$p_rec + $(field cpu_ms "$r.rep.rs")")
 	p_rss=$(field maxrss_kib "$r.rs")
@@ -222,6 +225,7 @@ round() {
 	put "other_load" "$(calc "100 * $(field other_ms "$tmp/alone.rs") / ($ncpu * $(field wall_ms "$tmp/alone.rs"))")"
 	if [ "$have_dd" = 1 ] && [ "$d_ok" = 1 ]; then
 		put "slowdown_${1}hz_ddprof" "$(calc "$d_wall / $a_wall")"
+		put "work_cpu_growth_${1}hz_ddprof" "$(calc "$d_wcpu / $a_wcpu")"
 		put "profiler_cpu_${1}hz_ddprof" "$(calc "$d_cpu - $a_resid")"
 		put "cpu_per_sample_${1}hz_ddprof" \
 			"$(calc "($d_cpu - $a_resid) * 1000 / $d_n")"
@@ -234,6 +238,7 @@ round() {
 	fi
 	if [ "$have_perf" = 1 ]; then
 		put "slowdown_${1}hz_perf" "$(calc "$p_wall / $a_wall")"
+		put "work_cpu_growth_${1}hz_perf" "$(calc "$p_wcpu / $a_wcpu")"
 		put "profiler_cpu_${1}hz_perf" "$(calc "$p_cpu - $a_resid")"
 		put "cpu_per_sample_${1}hz_perf" \
 			"$(calc "($p_cpu - $a_resid) * 1000 / $p_n")"
@@ -277,6 +282,9 @@ emit other_load "$(median other_load)" %
 for hz in 99 999; do
 	emit "wall_alone_${hz}hz" "$(median "wall_alone_${hz}hz")" ms
 	figure "slowdown_${hz}hz" x
+	# the work's own CPU, profiled / alone: the kernel's copy of each
+	# sample's stack is charged to the sampled thread
+	figure "work_cpu_growth_${hz}hz" x
 	figure "cpu_per_sample_${hz}hz" us
 	figure "peak_rss_${hz}hz" KiB
 	figure "output_bytes_${hz}hz" bytes

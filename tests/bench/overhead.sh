@@ -3,7 +3,8 @@
 # under ddprof-perf and under `perf record --call-graph dwarf` + `perf report`,
 # at 99 and 999 Hz, then ddprof-perf -a while 1..8 copies run. Prints one
 # `bench: NAME VALUE UNIT` line per figure and `bench: target_missed NAME`
-# for each target of issue 7 it misses (a report, not a failure).
+# for each target of issue 7 it misses (a report, not a failure); exits 1
+# only when a ddprof-perf run fails (a bug, not a figure).
 #
 # Profiler CPU: runstat reports the CPU of the whole process tree (profiler +
 # workload); the workload prints its own CPU (getrusage at its end), which is

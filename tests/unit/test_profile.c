@@ -122,6 +122,30 @@ static void test_extreme_start_time(void **state)
 	ddprof_profile_free(p);
 }
 
+/* Strings larger than the encoder's staging block are written around it. */
+static void test_huge_string(void **state)
+{
+	struct ddprof_profile *p = new_cpu_profile();
+	size_t n = 300000;
+	char *name = malloc(n + 1);
+	struct ddprof_line ln = { { name, NULL, "f.c", 0 }, 1 };
+	struct ddprof_location loc = { { 0 }, 0x10, &ln, 1 };
+	int64_t vals[2] = { 1, 1 };
+	struct ddprof_sample s = { &loc, 1, vals, 2, NULL, 0 };
+	struct pprof_profile pp;
+
+	assert_non_null(name);
+	for (size_t i = 0; i < n; i++)
+		name[i] = (char)('a' + i % 26);
+	name[n] = '\0';
+	assert_int_equal(ddprof_profile_add(p, &s, 0), 0);
+	roundtrip(p, &pp);
+	assert_string_equal(sample_leaf_name(&pp, &pp.samples[0]), name);
+	pprof_profile_free(&pp);
+	free(name);
+	ddprof_profile_free(p);
+}
+
 static void test_invalid_args(void **state)
 {
 	struct ddprof_profile *p = NULL;
@@ -1008,6 +1032,7 @@ int main(void)
 		cmocka_unit_test(test_empty_profile),
 		cmocka_unit_test(test_invalid_args),
 		cmocka_unit_test(test_extreme_start_time),
+		cmocka_unit_test(test_huge_string),
 		cmocka_unit_test(test_roundtrip_simple),
 		cmocka_unit_test(test_mapping_flags_truthful),
 		cmocka_unit_test(test_timeline),

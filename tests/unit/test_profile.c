@@ -932,6 +932,30 @@ static void test_deep_stack(void **state)
 		}
 	}
 	pprof_profile_free(&pp);
+
+	/* the largest sample the limits allow still serializes */
+	struct fx_stacks big;
+	struct ddprof_label labels[DDPROF_PROFILE_MAX_LABELS];
+	int64_t neg[2] = { INT64_MIN, -1 };
+	char keys[DDPROF_PROFILE_MAX_LABELS][16];
+	assert_int_equal(fx_stacks_new(&big, 1, DDPROF_PROFILE_MAX_FRAMES), 0);
+	for (int i = 0; i < DDPROF_PROFILE_MAX_LABELS; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "key%d", i);
+		labels[i] = (struct ddprof_label){ .key = keys[i], .num = INT64_MIN + i,
+						   .num_unit = keys[i] };
+	}
+	struct ddprof_sample bs = { fx_stack(&big, 0), DDPROF_PROFILE_MAX_FRAMES, neg, 2,
+				    labels, DDPROF_PROFILE_MAX_LABELS };
+	assert_int_equal(ddprof_profile_add(p, &bs, INT64_MAX), 0);
+	roundtrip(p, &pp);
+	assert_int_equal(pp.nsamples, 3);
+	size_t biggest = 0;
+	for (size_t k = 0; k < pp.nsamples; k++)
+		if (pp.samples[k].nlocations > biggest)
+			biggest = pp.samples[k].nlocations;
+	assert_int_equal(biggest, DDPROF_PROFILE_MAX_FRAMES);
+	pprof_profile_free(&pp);
+	fx_stacks_free(&big);
 	s.nlocations = DDPROF_PROFILE_MAX_FRAMES + 1;
 	assert_int_equal(ddprof_profile_add(p, &s, 0), -DDPROF_ERR_INVALID);
 	fx_stacks_free(&fx);

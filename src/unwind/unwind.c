@@ -291,6 +291,9 @@ int ddprof_unwind_new(struct ddprof_unwind **out)
 			ddprof_unwind_free(u);
 			return -DDPROF_ERR_UNSUPPORTED;
 		}
+		/* one cache per address space (= per pid). Debian's build has
+		 * no __thread support, so PER_THREAD would become GLOBAL
+		 * anyway, and GLOBAL blocks signals around every step. */
 		unw_set_caching_policy(as, UNW_CACHE_GLOBAL);
 		/* 2^10 register-rule entries: a busy process's hot pcs */
 		unw_set_cache_size(as, 1024, 0);

@@ -107,15 +107,15 @@ $(BUILD)/obj/%.o: %.c | $(BUILD)/gen/profile.pb.h deps
 
 $(CORE_LIB): $(CORE_OBJS)
 	$(call msg,AR,$@)
-	$(Q)rm -f $@ && $(AR) rcs $@ $^
+	$(Q)mkdir -p $(@D) && rm -f $@ && $(AR) rcs $@ $^
 
 $(AGENT_LIB): $(AGENT_OBJS)
 	$(call msg,AR,$@)
-	$(Q)rm -f $@ && $(AR) rcs $@ $(if $^,$^,)
+	$(Q)mkdir -p $(@D) && rm -f $@ && $(AR) rcs $@ $^
 
 $(TEST_LIB): $(TESTLIB_OBJS)
 	$(call msg,AR,$@)
-	$(Q)rm -f $@ && $(AR) rcs $@ $^
+	$(Q)mkdir -p $(@D) && rm -f $@ && $(AR) rcs $@ $^
 
 $(BIN): $(CLI_OBJS) $(AGENT_LIB) $(CORE_LIB)
 	$(call msg,LINK,$@)

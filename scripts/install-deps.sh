@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential pkg-config libelf-dev libdw-dev libunwind-dev liblz4-dev
 libcurl4-openssl-dev libnanopb-dev nanopb protobuf-compiler libcmocka-dev
 zlib1g-dev libiberty-dev golang-go lz4 python3 linux-perf clang
-libclang-rt-14-dev mandoc valgrind curl g++ file binutils"
+libclang-rt-14-dev mandoc valgrind curl g++ file binutils openssl time"
 
 missing=""
 for p in $PKGS; do

@@ -84,7 +84,8 @@ static int parse(struct ddprof_perfmap *m, FILE *f)
 		e[n++] = (struct ddprof_perfmap_entry){ start, size, name };
 	}
 	free(line);
-	qsort(e, n, sizeof(*e), cmp_entry);
+	if (n) /* an empty map leaves e NULL, which qsort must not get */
+		qsort(e, n, sizeof(*e), cmp_entry);
 	ddprof_perfmap_fini(m);
 	m->e = e;
 	m->n = n;

@@ -31,7 +31,7 @@ extern int dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip,
 #define UW_MAX_FILES 256
 #define UW_RED_ZONE 128
 #define UW_NREGS 17     /* DWARF numbering: rax..r15, rip */
-#define UW_MAX_RULES 65536 /* per pid, then start over */
+#define UW_MAX_RULES 16384 /* per pid (40 bytes each), then start over */
 
 /* A read-only file range of one process: [lo, hi) maps to data. */
 struct uw_window {

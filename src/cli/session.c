@@ -152,12 +152,18 @@ static unsigned ring_pages_for(const struct ddprof_cli_opts *o)
 static int open_sampler(struct session *ss)
 {
 	const struct ddprof_cli_opts *o = ss->o;
+	bool is_time = ddprof_cli_agg_event_is_time(o->event);
 	struct ddprof_sampler_opts so = {
 		.mode = o->mode == DDPROF_CLI_MODE_WRAP ? DDPROF_SAMPLER_WRAP :
 			o->mode == DDPROF_CLI_MODE_ATTACH ? DDPROF_SAMPLER_ATTACH :
 							    DDPROF_SAMPLER_SYSTEM,
 		.event = o->event,
-		.freq = o->freq,
+		/* clocks count nanoseconds: a fixed period of 1/freq s is the
+		 * frequency exactly, without the kernel's frequency mode,
+		 * which starts every new event (each new thread) at period 1
+		 * and floods the rings until its first adjustment */
+		.freq = is_time ? 0 : o->freq,
+		.period = is_time ? 1000000000ULL / o->freq : 0,
 		.stack_size = o->stack_size,
 		.no_kernel = o->no_kernel,
 		.ring_pages = ring_pages_for(o),

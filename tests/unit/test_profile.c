@@ -466,9 +466,10 @@ static void test_fast_path(void **state)
 	ddprof_profile_free(p);
 }
 
-/* Regression (fuzz_profile): the first location interned without lines
- * copied 0 lines to an offset of the still-NULL lines array (undefined
- * behaviour that clang's UBSan reports). It must intern and encode. */
+/* Regression (fuzz_profile): while no location has lines the lines array
+ * is NULL, and interning, comparing (simple path) and encoding such
+ * locations took &NULL[off] (undefined behaviour that clang's UBSan
+ * reports). They must intern, dedup and encode. */
 static void test_first_location_without_lines(void **state)
 {
 	struct ddprof_profile *p = new_cpu_profile();
@@ -481,8 +482,16 @@ static void test_first_location_without_lines(void **state)
 	assert_true(loc == loc2);
 	assert_int_equal(ddprof_profile_intern_stack(p, &loc, 1, &stack), 0);
 	assert_int_equal(ddprof_profile_add_interned(p, stack, vals, 2, NULL, 0, 0), 0);
+	{
+		struct ddprof_location sl = { { 0 }, 0x1234, NULL, 0 };
+		struct ddprof_sample smp = { &sl, 1, vals, 2, NULL, 0 };
+
+		assert_int_equal(ddprof_profile_add(p, &smp, 0), 0);
+		assert_int_equal(ddprof_profile_add(p, &smp, 0), 0);
+	}
 	roundtrip(p, &pp);
 	assert_int_equal(pp.nsamples, 1);
+	assert_int_equal(pp.samples[0].values[0], 3);
 	assert_int_equal(pp.nlocations, 1);
 	assert_int_equal(pp.locations[0].nlines, 0);
 	assert_int_equal(pp.locations[0].address, 0x1234);
@@ -509,6 +518,27 @@ static void test_empty_stack_no_labels(void **state)
 	assert_int_equal(pp.samples[0].nlocations, 0);
 	assert_int_equal(pp.samples[0].values[0] + pp.samples[1].values[0], 6);
 	pprof_profile_free(&pp);
+	ddprof_profile_free(p);
+}
+
+/* Regression (fuzz_profile): any start time is accepted, and
+ * end - start overflowed int64 for far-apart times. It saturates. */
+static void test_duration_saturates(void **state)
+{
+	struct ddprof_profile *p = new_cpu_profile();
+	struct ddprof_serialize_opts o = { .compression = DDPROF_COMPRESS_NONE,
+					   .end_time_ns = INT64_MAX - 5 };
+	struct pprof_profile pp;
+	void *buf;
+	size_t len;
+
+	ddprof_profile_set_start_time(p, INT64_MIN + 7);
+	assert_int_equal(ddprof_profile_serialize(p, &o, &buf, &len), 0);
+	assert_int_equal(pprof_read(buf, len, &pp), 0);
+	assert_int_equal(pp.time_nanos, INT64_MIN + 7);
+	assert_int_equal(pp.duration_nanos, INT64_MAX);
+	pprof_profile_free(&pp);
+	free(buf);
 	ddprof_profile_free(p);
 }
 
@@ -1065,6 +1095,7 @@ int main(void)
 		cmocka_unit_test(test_fast_path),
 		cmocka_unit_test(test_first_location_without_lines),
 		cmocka_unit_test(test_empty_stack_no_labels),
+		cmocka_unit_test(test_duration_saturates),
 		cmocka_unit_test(test_stale_ids),
 		cmocka_unit_test(test_reused_buffer),
 		cmocka_unit_test(test_static_matches_verified),

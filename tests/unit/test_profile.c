@@ -122,6 +122,59 @@ static void test_extreme_start_time(void **state)
 	ddprof_profile_free(p);
 }
 
+/* Strings larger than the encoder's staging block are written around it. */
+static void test_huge_string(void **state)
+{
+	struct ddprof_profile *p = new_cpu_profile();
+	size_t n = 300000;
+	char *name = malloc(n + 1);
+	struct ddprof_line ln = { { name, NULL, "f.c", 0 }, 1 };
+	struct ddprof_location loc = { { 0 }, 0x10, &ln, 1 };
+	int64_t vals[2] = { 1, 1 };
+	struct ddprof_sample s = { &loc, 1, vals, 2, NULL, 0 };
+	struct pprof_profile pp;
+
+	assert_non_null(name);
+	for (size_t i = 0; i < n; i++)
+		name[i] = (char)('a' + i % 26);
+	name[n] = '\0';
+	assert_int_equal(ddprof_profile_add(p, &s, 0), 0);
+	roundtrip(p, &pp);
+	assert_string_equal(sample_leaf_name(&pp, &pp.samples[0]), name);
+	pprof_profile_free(&pp);
+	free(name);
+	ddprof_profile_free(p);
+}
+
+/* Every short string length survives the string table's copy paths. */
+static void test_string_lengths(void **state)
+{
+	struct ddprof_profile *p = new_cpu_profile();
+	char names[48][48];
+	struct pprof_profile pp;
+	int64_t vals[2] = { 1, 1 };
+
+	for (int n = 1; n < 48; n++) {
+		struct ddprof_line ln = { { names[n], NULL, NULL, 0 }, 1 };
+		struct ddprof_location loc = { { 0 }, (uint64_t)n, &ln, 1 };
+		struct ddprof_sample s = { &loc, 1, vals, 2, NULL, 0 };
+
+		for (int i = 0; i < n; i++)
+			names[n][i] = (char)('A' + (i * 7 + n) % 26);
+		names[n][n] = '\0';
+		assert_int_equal(ddprof_profile_add(p, &s, 0), 0);
+	}
+	roundtrip(p, &pp);
+	assert_int_equal(pp.nsamples, 47);
+	for (size_t i = 0; i < pp.nsamples; i++) {
+		const struct pprof_location *l = pprof_location(&pp, pp.samples[i].location_ids[0]);
+
+		assert_string_equal(sample_leaf_name(&pp, &pp.samples[i]), names[l->address]);
+	}
+	pprof_profile_free(&pp);
+	ddprof_profile_free(p);
+}
+
 static void test_invalid_args(void **state)
 {
 	struct ddprof_profile *p = NULL;
@@ -938,6 +991,30 @@ static void test_deep_stack(void **state)
 		}
 	}
 	pprof_profile_free(&pp);
+
+	/* the largest sample the limits allow still serializes */
+	struct fx_stacks big;
+	struct ddprof_label labels[DDPROF_PROFILE_MAX_LABELS];
+	int64_t neg[2] = { INT64_MIN, -1 };
+	char keys[DDPROF_PROFILE_MAX_LABELS][16];
+	assert_int_equal(fx_stacks_new(&big, 1, DDPROF_PROFILE_MAX_FRAMES), 0);
+	for (int i = 0; i < DDPROF_PROFILE_MAX_LABELS; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "key%d", i);
+		labels[i] = (struct ddprof_label){ .key = keys[i], .num = INT64_MIN + i,
+						   .num_unit = keys[i] };
+	}
+	struct ddprof_sample bs = { fx_stack(&big, 0), DDPROF_PROFILE_MAX_FRAMES, neg, 2,
+				    labels, DDPROF_PROFILE_MAX_LABELS };
+	assert_int_equal(ddprof_profile_add(p, &bs, INT64_MAX), 0);
+	roundtrip(p, &pp);
+	assert_int_equal(pp.nsamples, 3);
+	size_t biggest = 0;
+	for (size_t k = 0; k < pp.nsamples; k++)
+		if (pp.samples[k].nlocations > biggest)
+			biggest = pp.samples[k].nlocations;
+	assert_int_equal(biggest, DDPROF_PROFILE_MAX_FRAMES);
+	pprof_profile_free(&pp);
+	fx_stacks_free(&big);
 	s.nlocations = DDPROF_PROFILE_MAX_FRAMES + 1;
 	assert_int_equal(ddprof_profile_add(p, &s, 0), -DDPROF_ERR_INVALID);
 	fx_stacks_free(&fx);
@@ -1038,6 +1115,8 @@ int main(void)
 		cmocka_unit_test(test_empty_profile),
 		cmocka_unit_test(test_invalid_args),
 		cmocka_unit_test(test_extreme_start_time),
+		cmocka_unit_test(test_huge_string),
+		cmocka_unit_test(test_string_lengths),
 		cmocka_unit_test(test_roundtrip_simple),
 		cmocka_unit_test(test_mapping_flags_truthful),
 		cmocka_unit_test(test_timeline),

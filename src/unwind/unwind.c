@@ -184,7 +184,8 @@ static int read_file_backed(struct uw_ctx *ctx, uint64_t addr, uint64_t *val)
 		for (unsigned i = 0; i < sp->nwin; i++) {
 			const struct uw_window *w = &sp->win[i];
 
-			if (addr >= w->lo && addr + 8 <= w->hi) {
+			/* no addr + 8: it wraps for addresses near 2^64 */
+			if (addr >= w->lo && addr < w->hi && w->hi - addr >= 8) {
 				memcpy(val, w->data + (addr - w->lo), 8);
 				return 0;
 			}

@@ -337,7 +337,8 @@ static int setup_cpus(struct ddprof_sampler *s,
 	}
 	s->rings = calloc(s->nr_cpus, sizeof(*s->rings));
 	s->last_period = calloc(s->nr_cpus, sizeof(*s->last_period));
-	if (!s->rings || !s->last_period)
+	s->pass = calloc(s->nr_cpus, sizeof(*s->pass));
+	if (!s->rings || !s->last_period || !s->pass)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->nr_cpus; i++)
 		s->rings[i].fd = -1;
@@ -548,5 +549,7 @@ void ddprof_sampler_close(struct ddprof_sampler *s)
 	free(s->last_period);
 	free(s->cpus);
 	free(s->ents);
+	free(s->slots);
+	free(s->pass);
 	free(s);
 }

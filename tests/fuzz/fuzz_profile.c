@@ -104,7 +104,8 @@ static void check_pprof(const void *buf, size_t len, size_t ntypes)
 			if (!pprof_location(&pp, s->location_ids[k]))
 				abort();
 		for (size_t k = 0; k < s->nlabels; k++)
-			if (s->labels[k].key <= 0 ||
+			/* key 0 ("") is legal through the interned path */
+			if (s->labels[k].key < 0 ||
 			    (size_t)s->labels[k].key >= pp.nstrings ||
 			    s->labels[k].str < 0 ||
 			    (size_t)s->labels[k].str >= pp.nstrings)

@@ -31,12 +31,19 @@ static int push_ent(struct ddprof_sampler *s, size_t *n,
 		size_t ncap = s->cap_ents ? 2 * s->cap_ents : 1024;
 		struct ddprof_pass_ent *ne =
 			realloc(s->ents, ncap * sizeof(*ne));
+		struct ddprof_pass_slot *ns;
 
 		if (!ne)
 			return -ENOMEM;
 		s->ents = ne;
+		ns = realloc(s->slots, ncap * sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		s->slots = ns;
 		s->cap_ents = ncap;
 	}
+	s->slots[e->seq].end = s->rings[e->ring].pos;
+	s->slots[e->seq].done = false;
 	s->ents[(*n)++] = *e;
 	return 0;
 }
@@ -49,9 +56,12 @@ static int collect(struct ddprof_sampler *s, size_t *n)
 	*n = 0;
 	/* all heads first, close together in time: a record left out of this
 	 * pass was written after every record taken in */
-	for (size_t i = 0; i < s->nr_cpus; i++)
+	for (size_t i = 0; i < s->nr_cpus; i++) {
+		s->pass[i].next = s->pass[i].stop = 0;
+		s->pass[i].released = s->rings[i].pos;
 		if (s->rings[i].fd >= 0)
 			ddprof_ring_begin(&s->rings[i]);
+	}
 	for (size_t i = 0; i < s->nr_cpus; i++) {
 		struct ddprof_ring *r = &s->rings[i];
 		struct ddprof_pass_ent e = { .ring = (uint32_t)i };
@@ -60,6 +70,7 @@ static int collect(struct ddprof_sampler *s, size_t *n)
 
 		if (r->fd < 0)
 			continue;
+		s->pass[i].next = seq;
 		while ((rc = ddprof_ring_next(r, &e.rec, &len)) == 1) {
 			s->st.records++;
 			if (e.rec == r->bounce)
@@ -69,10 +80,14 @@ static int collect(struct ddprof_sampler *s, size_t *n)
 				continue;
 			}
 			e.len = (uint32_t)len;
-			e.seq = seq++;
-			if (push_ent(s, n, &e))
+			e.seq = seq;
+			if (push_ent(s, n, &e)) {
+				s->pass[i].stop = seq;
 				return -ENOMEM;
+			}
+			seq++;
 		}
+		s->pass[i].stop = seq;
 		if (rc < 0) {
 			s->st.bad_records++;
 			pr_warn("CPU %d: corrupt perf ring, records skipped",
@@ -205,6 +220,26 @@ static void maybe_gc(struct ddprof_sampler *s)
 		ddprof_proc_table_flush(s->procs);
 }
 
+/* Marks e dispatched and gives its ring's space back once the records
+ * before it are done too, in steps of an eighth of the ring: a slow
+ * consumer (unwinding every sample) then never keeps the whole pass's
+ * space from the kernel. */
+static void release_upto(struct ddprof_sampler *s,
+			 const struct ddprof_pass_ent *e)
+{
+	struct ddprof_pass_ring *pr = &s->pass[e->ring];
+	struct ddprof_ring *r = &s->rings[e->ring];
+	uint64_t pos = pr->released;
+
+	s->slots[e->seq].done = true;
+	while (pr->next < pr->stop && s->slots[pr->next].done)
+		pos = s->slots[pr->next++].end;
+	if (pos - pr->released >= r->size / 8) {
+		ddprof_ring_release(r, pos);
+		pr->released = pos;
+	}
+}
+
 int ddprof_sampler_drain(struct ddprof_sampler *s)
 {
 	size_t n = 0;
@@ -216,6 +251,7 @@ int ddprof_sampler_drain(struct ddprof_sampler *s)
 	qsort(s->ents, n, sizeof(*s->ents), ent_cmp);
 	for (size_t i = 0; i < n; i++) {
 		err = dispatch(s, &s->ents[i]);
+		release_upto(s, &s->ents[i]);
 		if (err && !first_err) {
 			pr_err("sampler: %s", ddprof_strerror(err));
 			first_err = err;

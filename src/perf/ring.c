@@ -113,11 +113,16 @@ bad:
 	return -DDPROF_ERR_FORMAT;
 }
 
-void ddprof_ring_end(struct ddprof_ring *ring)
+void ddprof_ring_release(struct ddprof_ring *ring, uint64_t pos)
 {
 	struct perf_event_mmap_page *meta = ring->base;
 
 	/* our reads of the records must complete before the kernel may
 	 * overwrite them */
-	__atomic_store_n(&meta->data_tail, ring->pos, __ATOMIC_RELEASE);
+	__atomic_store_n(&meta->data_tail, pos, __ATOMIC_RELEASE);
+}
+
+void ddprof_ring_end(struct ddprof_ring *ring)
+{
+	ddprof_ring_release(ring, ring->pos);
 }

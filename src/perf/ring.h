@@ -50,6 +50,10 @@ uint64_t ddprof_ring_begin(struct ddprof_ring *ring);
 int ddprof_ring_next(struct ddprof_ring *ring, const void **rec,
 		     size_t *len);
 
+/* Gives the bytes before pos (a record boundary at or before the read
+ * position) back to the kernel early, while the pass goes on. */
+void ddprof_ring_release(struct ddprof_ring *ring, uint64_t pos);
+
 /* Ends the pass: gives the bytes read back to the kernel (release store
  * of data_tail). */
 void ddprof_ring_end(struct ddprof_ring *ring);

@@ -31,11 +31,11 @@
 
 static unsigned ring_pages_for(uint32_t stack_size, size_t nr_cpus)
 {
-	/* a burst of 64 full samples (stack + regs + 127-entry callchain):
-	 * at 1000 Hz that is 64 ms during which the loop may not run, e.g.
-	 * when the profiled threads outnumber the CPUs */
+	/* a burst of 256 full samples (stack + regs + 127-entry callchain):
+	 * at 1000 Hz, a quarter of a second during which the loop may not
+	 * run (a loaded machine, a cgroup CPU quota that throttles us) */
 	uint64_t one = (uint64_t)stack_size + 2048;
-	uint64_t need = 64 * one;
+	uint64_t need = 256 * one;
 	unsigned pages = 1;
 
 	if (need * nr_cpus > RING_BUDGET)
@@ -337,7 +337,8 @@ static int setup_cpus(struct ddprof_sampler *s,
 	}
 	s->rings = calloc(s->nr_cpus, sizeof(*s->rings));
 	s->last_period = calloc(s->nr_cpus, sizeof(*s->last_period));
-	if (!s->rings || !s->last_period)
+	s->pass = calloc(s->nr_cpus, sizeof(*s->pass));
+	if (!s->rings || !s->last_period || !s->pass)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->nr_cpus; i++)
 		s->rings[i].fd = -1;
@@ -548,5 +549,7 @@ void ddprof_sampler_close(struct ddprof_sampler *s)
 	free(s->last_period);
 	free(s->cpus);
 	free(s->ents);
+	free(s->slots);
+	free(s->pass);
 	free(s);
 }

@@ -59,7 +59,7 @@ struct ddprof_sampler_opts {
 	bool no_kernel;      /* never ask for kernel frames (they are dropped
 	                        with a note anyway when not permitted) */
 	unsigned ring_pages; /* data pages per CPU ring, a power of two; 0 picks
-	                        one that holds a burst of 64 full samples
+	                        one that holds a burst of 256 full samples
 	                        (at least 16; 64 MiB over all CPUs) */
 	char *const *argv;   /* WRAP: command and arguments, NULL-terminated */
 	const pid_t *pids;   /* ATTACH: processes (every thread of each) */

@@ -22,6 +22,20 @@ struct ddprof_pass_ent {
 	uint32_t ring;
 };
 
+/* Per record of a pass, by read order: where it ends in its ring and
+ * whether it was dispatched, so ring space goes back to the kernel as
+ * soon as every record before it is done. */
+struct ddprof_pass_slot {
+	uint64_t end;
+	bool done;
+};
+
+/* Per ring, during a pass: records [next, stop) are not yet released. */
+struct ddprof_pass_ring {
+	uint64_t next, stop;
+	uint64_t released;   /* last position given back */
+};
+
 struct ddprof_sampler {
 	enum ddprof_sampler_mode mode;
 	struct ddprof_sampler_callbacks cb;
@@ -42,6 +56,8 @@ struct ddprof_sampler {
 	struct ddprof_child child;
 	struct ddprof_proc_table *procs;
 	struct ddprof_pass_ent *ents;
+	struct ddprof_pass_slot *slots;  /* cap_ents entries, by seq */
+	struct ddprof_pass_ring *pass;   /* nr_cpus entries */
 	size_t cap_ents;
 	struct timespec last_gc;
 	struct ddprof_sampler_stats st;

@@ -370,11 +370,12 @@ static struct ddprof_thread *thread_find(struct ddprof_proc *p, pid_t tid)
 static int thread_set(struct ddprof_proc *p, pid_t tid, const char *comm)
 {
 	struct ddprof_thread *th = thread_find(p, tid);
-	char name[sizeof(th->comm)];
+	char name[COMM_LEN];
 	size_t i;
 
-	/* comm may point into p->threads, which the insert below moves */
+	/* comm may point into p->threads, which may move below */
 	snprintf(name, sizeof(name), "%s", comm);
+
 	if (!th) {
 		if (grow((void **)&p->threads, &p->cap_threads,
 			 p->nr_threads + 1, sizeof(*p->threads)))
@@ -386,7 +387,7 @@ static int thread_set(struct ddprof_proc *p, pid_t tid, const char *comm)
 		th = &p->threads[i];
 		th->tid = tid;
 	}
-	memcpy(th->comm, name, sizeof(th->comm));
+	memcpy(th->comm, name, sizeof(name));
 	return 0;
 }
 

@@ -391,6 +391,11 @@ static void test_ring_wrap(void **state)
 		fake_publish(&f);
 		assert_int_equal(ddprof_ring_begin(&ring), f.head - before);
 		for (unsigned i = 0; i < 3; i++) {
+			/* space handed back early, record by record */
+			if (i)
+				ddprof_ring_release(&ring, ring.pos);
+			assert_int_equal(meta->data_tail,
+					 i ? ring.pos : before);
 			assert_int_equal(ddprof_ring_next(&ring, &rec, &len), 1);
 			wrapped += rec == ring.bounce;
 			assert_int_equal(ddprof_record_decode(rec, len, &fmt, &r), 0);

@@ -278,6 +278,13 @@ static void test_fork_exec_exit(void **state)
 	/* a thread */
 	assert_int_equal(ddprof_proc_table_fork(t, 100, 100, 103, 101), 0);
 	assert_string_equal(ddprof_proc_thread_name(parent, 103), "worker-1");
+	/* many threads created by a known one: its name is copied while the
+	 * thread array grows (the source must not move under the copy) */
+	for (pid_t tid = 1000; tid < 1100; tid++)
+		assert_int_equal(ddprof_proc_table_fork(t, 100, 100, tid, 103), 0);
+	assert_string_equal(ddprof_proc_thread_name(parent, 1099), "worker-1");
+	for (pid_t tid = 1000; tid < 1100; tid++)
+		ddprof_proc_table_exit(t, 100, tid);
 	/* a process: copy of the parent's mappings */
 	assert_int_equal(ddprof_proc_table_fork(t, 300, 100, 300, 100), 0);
 	child = ddprof_proc_table_find(t, 300);

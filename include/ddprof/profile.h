@@ -7,8 +7,9 @@
  * any function on a given profile; different profiles are independent.
  * The library never prints, aborts or exits; errors are returned as 0 or a
  * negative code (-errno or -DDPROF_ERR_*, see ddprof/error.h). Every
- * allocation failure is reported as -ENOMEM and leaves the profile as it
- * was before the call (the failed sample is simply not added). */
+ * allocation failure is reported as -ENOMEM and leaves the profile usable:
+ * the failed sample is not added (strings, functions or locations it had
+ * already interned may stay, unreferenced, which is harmless). */
 #ifndef DDPROF_PROFILE_H
 #define DDPROF_PROFILE_H
 

@@ -220,6 +220,29 @@ static int enc_function(struct enc *e, uint32_t i)
 	return 0;
 }
 
+/* memcpy for the many short strings of a string table: fixed-size moves
+ * (inlined) that stay inside [0, n) of both buffers, a call only for long
+ * strings. */
+static inline void copy_short(uint8_t *d, const char *src, size_t n)
+{
+	if (n >= 8 && n <= 32) {
+		memcpy(d, src, 8);
+		if (n > 16) {
+			memcpy(d + 8, src + 8, 8);
+			memcpy(d + n - 16, src + n - 16, 8);
+		}
+		memcpy(d + n - 8, src + n - 8, 8);
+	} else if (n >= 4 && n < 8) {
+		memcpy(d, src, 4);
+		memcpy(d + n - 4, src + n - 4, 4);
+	} else if (n < 4) {
+		for (size_t i = 0; i < n; i++)
+			d[i] = (uint8_t)src[i];
+	} else {
+		memcpy(d, src, n);
+	}
+}
+
 static int enc_strings(struct enc *e)
 {
 	for (size_t i = 0; i < e->st->nstrs; i++) {
@@ -239,7 +262,7 @@ static int enc_strings(struct enc *e)
 				return sink_err(e);
 			continue;
 		}
-		memcpy(o, s->ptr, s->len);
+		copy_short(o, s->ptr, s->len);
 		ddprof_sink_commit(e->sink, o + s->len);
 	}
 	return 0;

@@ -59,6 +59,7 @@ struct uw_ctx {
 	void *fm_arg;
 	uint64_t regs[UW_NREGS];
 	uint64_t stack_lo, stack_hi; /* valid copy: [regs SP, + dyn_size) */
+	const struct ddprof_map *recent[2]; /* maps found during this sample */
 	const uint8_t *stack;
 	bool noinfo, unmapped, exhausted;
 };
@@ -66,6 +67,7 @@ struct uw_ctx {
 struct ddprof_unwind {
 	struct uw_space spaces[UW_SPACES];
 	uint64_t clock;
+	uint64_t max_stack;              /* the kernel's callchain limit */
 	struct ddprof_file_cache tables; /* (dev, ino) -> struct ddprof_cfi_table */
 	struct ddprof_unwind_stats stats;
 };
@@ -79,6 +81,26 @@ static const uint8_t dwarf_to_perf[UW_NREGS] = {
 	DDPROF_PERF_REG_R12, DDPROF_PERF_REG_R13, DDPROF_PERF_REG_R14,
 	DDPROF_PERF_REG_R15, DDPROF_PERF_REG_IP,
 };
+
+/* The process table's lookup costs a search per call; consecutive frames
+ * mostly share a mapping, and map pointers hold for the whole sample. */
+static const struct ddprof_map *find_map_cached(struct uw_ctx *ctx,
+						uint64_t addr)
+{
+	const struct ddprof_map *m;
+
+	for (unsigned i = 0; i < 2; i++) {
+		m = ctx->recent[i];
+		if (m && addr >= m->start && addr < m->end)
+			return m;
+	}
+	m = ctx->find_map(ctx->fm_arg, addr);
+	if (m) {
+		ctx->recent[1] = ctx->recent[0];
+		ctx->recent[0] = m;
+	}
+	return m;
+}
 
 static void table_free(void *p)
 {
@@ -226,7 +248,7 @@ static int uw_find_proc_info(unw_addr_space_t as, unw_word_t ip,
 			     void *arg)
 {
 	struct uw_ctx *ctx = arg;
-	const struct ddprof_map *map = ctx->find_map(ctx->fm_arg, ip);
+	const struct ddprof_map *map = find_map_cached(ctx, ip);
 	struct ddprof_cfi_table *t;
 	unw_dyn_info_t di;
 	uint64_t bias;
@@ -291,6 +313,7 @@ int ddprof_unwind_new(struct ddprof_unwind **out)
 	if (!u)
 		return -ENOMEM;
 	ddprof_file_cache_init(&u->tables, table_free);
+	u->max_stack = ddprof_unwind_fp_max_stack();
 	for (unsigned i = 0; i < UW_SPACES; i++) {
 		unw_addr_space_t as = unw_create_addr_space(&uw_accessors, 0);
 
@@ -525,7 +548,7 @@ static void walk(struct uw_ctx *ctx, struct ddprof_unwind_result *res)
 
 	for (;;) {
 		uint64_t ip = ctx->regs[16];
-		const struct ddprof_map *map = ctx->find_map(ctx->fm_arg, ip);
+		const struct ddprof_map *map = find_map_cached(ctx, ip);
 		const struct ddprof_cfi_rule *rule;
 		int r;
 
@@ -620,7 +643,8 @@ int ddprof_unwind_sample(struct ddprof_unwind *u, const struct ddprof_sample *s,
 		unsigned before = res->nr;
 
 		ddprof_unwind_fp_continue(res, first_user, s->callchain + user,
-					  s->nr_callchain - user, find_map, arg);
+					  s->nr_callchain - user, s->nr_callchain,
+					  u->max_stack, find_map, arg);
 		if (res->nr > before) {
 			u->stats.fp_used++;
 			u->stats.fp_frames += res->nr - before;

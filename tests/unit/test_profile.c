@@ -146,6 +146,35 @@ static void test_huge_string(void **state)
 	ddprof_profile_free(p);
 }
 
+/* Every short string length survives the string table's copy paths. */
+static void test_string_lengths(void **state)
+{
+	struct ddprof_profile *p = new_cpu_profile();
+	char names[48][48];
+	struct pprof_profile pp;
+	int64_t vals[2] = { 1, 1 };
+
+	for (int n = 1; n < 48; n++) {
+		struct ddprof_line ln = { { names[n], NULL, NULL, 0 }, 1 };
+		struct ddprof_location loc = { { 0 }, (uint64_t)n, &ln, 1 };
+		struct ddprof_sample s = { &loc, 1, vals, 2, NULL, 0 };
+
+		for (int i = 0; i < n; i++)
+			names[n][i] = (char)('A' + (i * 7 + n) % 26);
+		names[n][n] = '\0';
+		assert_int_equal(ddprof_profile_add(p, &s, 0), 0);
+	}
+	roundtrip(p, &pp);
+	assert_int_equal(pp.nsamples, 47);
+	for (size_t i = 0; i < pp.nsamples; i++) {
+		const struct pprof_location *l = pprof_location(&pp, pp.samples[i].location_ids[0]);
+
+		assert_string_equal(sample_leaf_name(&pp, &pp.samples[i]), names[l->address]);
+	}
+	pprof_profile_free(&pp);
+	ddprof_profile_free(p);
+}
+
 static void test_invalid_args(void **state)
 {
 	struct ddprof_profile *p = NULL;
@@ -1087,6 +1116,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_args),
 		cmocka_unit_test(test_extreme_start_time),
 		cmocka_unit_test(test_huge_string),
+		cmocka_unit_test(test_string_lengths),
 		cmocka_unit_test(test_roundtrip_simple),
 		cmocka_unit_test(test_mapping_flags_truthful),
 		cmocka_unit_test(test_timeline),

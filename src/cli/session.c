@@ -32,6 +32,7 @@
 #define FLUSH_TIMEOUT_MS 5000       /* bounded wait for the last uploads */
 #define FLUSH_STEP_MS 100           /* signals are checked this often */
 #define RING_PAGES_MAX 1024         /* 4 MiB per CPU at most */
+#define RING_TOTAL_MAX (64ULL << 20) /* and 64 MiB over all CPUs */
 
 struct session {
 	const struct ddprof_cli_opts *o;
@@ -140,13 +141,18 @@ static void on_file_unused(void *ctx, uint64_t dev, uint64_t ino)
 static unsigned ring_pages_for(const struct ddprof_cli_opts *o)
 {
 	uint64_t need = (uint64_t)o->freq / 2 * (o->stack_size + 2048ULL);
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t max = RING_TOTAL_MAX / 4096 / (uint64_t)(cpus > 0 ? cpus : 1);
 	unsigned pages = 1;
 
 	if (geteuid() != 0)
 		return 0;
-	while ((uint64_t)pages * 4096 < need && pages < RING_PAGES_MAX)
+	if (max > RING_PAGES_MAX)
+		max = RING_PAGES_MAX;
+	while ((uint64_t)pages * 4096 < need && pages * 2 <= max)
 		pages *= 2;
-	return pages;
+	/* below the sampler's own choice, let it choose */
+	return pages >= 64 ? pages : 0;
 }
 
 static int open_sampler(struct session *ss)

@@ -16,9 +16,6 @@ $(BUILD)/tests/unit/test_cli_%: $(BUILD)/obj/tests/unit/test_cli_%.o \
 	$(Q)$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $< $(CLI_LIB) $(TEST_LIB) \
 		$(AGENT_LIB) $(CORE_LIB) $(LIBS) $(TEST_LIBS)
 
-# the e2e tests run the binary and the workloads
-EXTRA_CHECK_DEPS += $(BIN) $(WORKLOADS)
-
 .PHONY: demo
 demo: all $(BUILD)/workloads/demo
 	$(Q)$(BIN) -o $(BUILD)/demo.pb.gz -- $(BUILD)/workloads/demo

@@ -144,6 +144,14 @@ static void run_free(struct run *r)
 	r->out = r->err = NULL;
 }
 
+/* Fails with the profiler's stderr when the exit status is not want. */
+static void expect_status(const struct run *r, int want)
+{
+	if (r->status != want)
+		fail_msg("exit status %d, expected %d; stderr:\n%s", r->status,
+			 want, r->err);
+}
+
 /* Runs ddprof-perf with the NULL-terminated arguments after env. */
 static void run_env(struct run *r, const char *const *env, ...)
 {
@@ -276,11 +284,11 @@ static void test_usage(void **state)
 	expect_usage_error("unknown option", "--frequency", "9", "true", NULL);
 
 	run(&r, "--help");
-	assert_int_equal(r.status, 0);
+	expect_status(&r, 0);
 	assert_non_null(strstr(r.out, "Usage: ddprof-perf"));
 	run_free(&r);
 	run(&r, "--version");
-	assert_int_equal(r.status, 0);
+	expect_status(&r, 0);
 	assert_non_null(strstr(r.out, "ddprof-perf 0."));
 	run_free(&r);
 }
@@ -309,7 +317,7 @@ static void test_wrap_demo(void **state)
 	struct run r;
 
 	run(&r, "-F", "499", "-o", out, "--", demo, "0.6");
-	assert_int_equal(r.status, 0);
+	expect_status(&r, 0);
 	assert_true(summary_samples(r.err) > 100);
 	assert_non_null(strstr(r.err, out));
 	assert_non_null(strstr(r.err, "open it with: go tool pprof -http=: "));
@@ -364,15 +372,15 @@ static void test_exit_codes(void **state)
 	struct run r;
 
 	run(&r, "-q", "-o", path_in_tmp("x.pb.gz"), "--", "/bin/sh", "-c", "exit 3");
-	assert_int_equal(r.status, 3);
+	expect_status(&r, 3);
 	assert_string_equal(r.err, ""); /* -q: errors only */
 	run_free(&r);
 	run(&r, "-q", "-o", path_in_tmp("x.pb.gz"), "--", "/bin/sh", "-c",
 	    "kill -TERM $$");
-	assert_int_equal(r.status, 128 + SIGTERM);
+	expect_status(&r, 128 + SIGTERM);
 	run_free(&r);
 	run(&r, "-o", path_in_tmp("x.pb.gz"), "--", "/nonexistent/command");
-	assert_int_equal(r.status, 127);
+	expect_status(&r, 127);
 	assert_true(strlen(r.err) > 0);
 	run_free(&r);
 }
@@ -415,7 +423,7 @@ static void test_sigint_flush(void **state)
 	collect(&r, wait_exit(pid, 10000));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	/* forwarded to the demo, which died of it: its status is ours */
-	assert_int_equal(r.status, 128 + SIGINT);
+	expect_status(&r, 128 + SIGINT);
 	assert_true(t1.tv_sec - t0.tv_sec < 6);
 	assert_true(summary_samples(r.err) > 0);
 	read_profile(out, &p);
@@ -434,7 +442,7 @@ static void test_period_rotation(void **state)
 	glob_t g;
 
 	run(&r, "--period", "0.3", "-o", base, "--", demo, "0.5");
-	assert_int_equal(r.status, 0);
+	expect_status(&r, 0);
 	/* one numbered file per period, no leftovers, each a whole profile */
 	snprintf(pattern, sizeof(pattern), "%s/rot.*", tmp);
 	assert_int_equal(glob(pattern, 0, NULL, &g), 0);
@@ -467,7 +475,7 @@ static void test_duration_command_goes_on(void **state)
 	unlink(marker);
 	run(&r, "-d", "0.3", "-o", out, "--", "/bin/sh", "-c", script);
 	/* profiling stopped early; the command finished and its status is ours */
-	assert_int_equal(r.status, 5);
+	expect_status(&r, 5);
 	assert_int_equal(access(marker, F_OK), 0);
 	read_profile(out, &p);
 	assert_true(p.nsamples > 0);
@@ -510,7 +518,7 @@ static void test_attach(void **state)
 	run(&r, "-p", pidarg, "-d", "0.6", "-o", out);
 	kill(target, SIGKILL);
 	waitpid(target, NULL, 0);
-	assert_int_equal(r.status, 0);
+	expect_status(&r, 0);
 	assert_true(summary_samples(r.err) > 0);
 	read_profile(out, &p);
 	assert_true(p.nsamples > 0);
@@ -536,7 +544,7 @@ static void test_system_wide(void **state)
 	run(&r, "-a", "-d", "0.6", "-o", out);
 	kill(target, SIGKILL);
 	waitpid(target, NULL, 0);
-	assert_int_equal(r.status, 0);
+	expect_status(&r, 0);
 	read_profile(out, &p);
 	/* the demo is seen among everything else running */
 	for (size_t i = 0; i < p.nsamples; i++) {
@@ -561,7 +569,7 @@ static void test_timeline(void **state)
 	size_t stamped = 0;
 
 	run(&r, "--timeline", "-o", out, "--", demo, "0.3");
-	assert_int_equal(r.status, 0);
+	expect_status(&r, 0);
 	read_profile(out, &p);
 	for (size_t i = 0; i < p.nsamples; i++) {
 		const struct pprof_label *l =
@@ -593,7 +601,7 @@ static void test_upload_loopback(void **state)
 	snprintf(url, sizeof(url), "%s", http_server_url(srv));
 	run(&r, "--url", url, "--period", "0.3", "--service", "e2e-svc",
 	    "--tags", "team:prof", "--", demo, "0.4");
-	assert_int_equal(r.status, 0);
+	expect_status(&r, 0);
 	assert_non_null(strstr(r.err, "uploaded to"));
 	assert_true(http_server_count(srv) >= 2);
 	req = http_server_request(srv, 0);
@@ -630,7 +638,7 @@ static void test_upload_agentless_unix(void **state)
 	assert_non_null(srv);
 	snprintf(url, sizeof(url), "%s/api/v2/profile", http_server_url(srv));
 	run_env(&r, env, "--agentless", "--url", url, "-q", "--", demo, "0.2", NULL);
-	assert_int_equal(r.status, 0);
+	expect_status(&r, 0);
 	assert_null(strstr(r.err, "e2e-secret-key"));
 	assert_int_equal(http_server_count(srv), 1); /* one period: the run */
 	req = http_server_request(srv, 0);
@@ -650,7 +658,7 @@ static void test_upload_agentless_unix(void **state)
 
 		run_env(&r, env2, "--upload", "--", demo, "0.2", NULL);
 	}
-	assert_int_equal(r.status, 0);
+	expect_status(&r, 0);
 	assert_int_equal(http_server_count(srv), 1);
 	assert_string_equal(http_server_request(srv, 0)->target,
 			    "/profiling/v1/input");
@@ -666,7 +674,7 @@ static void test_upload_agent_down(void **state)
 
 	/* nothing listens on port 1: sampling goes on, failure is reported */
 	run(&r, "--url", "http://127.0.0.1:1", "--period", "0.3", "--", demo, "0.3");
-	assert_int_equal(r.status, 1);
+	expect_status(&r, 1);
 	assert_true(summary_samples(r.err) > 0);
 	assert_non_null(strstr(r.err, "failed"));
 	run_free(&r);
@@ -681,7 +689,7 @@ static void test_disk_full(void **state)
 
 	run(&r, "--period", "0.2", "-o", "/dev/full", "--", demo, "0.4");
 	/* the command succeeded, the profile could not be written: 1 */
-	assert_int_equal(r.status, 1);
+	expect_status(&r, 1);
 	assert_true(summary_samples(r.err) > 0);
 	for (e = r.err; (e = strstr(e, "cannot write /dev/full")); e++)
 		n++;
@@ -703,7 +711,7 @@ static void test_disk_full(void **state)
 
 	/* a directory nobody may write to (sysfs refuses even root) */
 	run(&r, "-o", "/sys/ddprof-e2e.pb.gz", "--", demo, "0.1");
-	assert_int_equal(r.status, 1);
+	expect_status(&r, 1);
 	assert_true(summary_samples(r.err) > 0);
 	assert_non_null(strstr(r.err, "cannot write /sys/ddprof-e2e.pb.gz: "));
 	assert_null(strstr(r.err, "sampling goes on")); /* it was the last period */

@@ -7,8 +7,9 @@
  * any function on a given profile; different profiles are independent.
  * The library never prints, aborts or exits; errors are returned as 0 or a
  * negative code (-errno or -DDPROF_ERR_*, see ddprof/error.h). Every
- * allocation failure is reported as -ENOMEM and leaves the profile as it
- * was before the call (the failed sample is simply not added). */
+ * allocation failure is reported as -ENOMEM and leaves the profile usable:
+ * the failed sample is not added (strings, functions or locations it had
+ * already interned may stay, unreferenced, which is harmless). */
 #ifndef DDPROF_PROFILE_H
 #define DDPROF_PROFILE_H
 
@@ -105,7 +106,8 @@ struct ddprof_location {
 };
 
 /* A label: a string label if str is non-NULL (num and num_unit ignored),
- * else a number with an optional unit (NULL: none). key must be non-NULL. */
+ * else a number with an optional unit (NULL: none). key must be a
+ * non-empty string. */
 struct ddprof_label {
 	const char *key;
 	const char *str;
@@ -134,7 +136,7 @@ struct ddprof_sample {
  * is a timeline sample: kept on its own, never merged, and written with an
  * extra label `end_timestamp_ns` (num = timestamp_ns, no unit).
  * Nothing is retained from the caller's memory. Returns 0,
- * -DDPROF_ERR_INVALID (bad counts, NULL key) or -ENOMEM. */
+ * -DDPROF_ERR_INVALID (bad counts, NULL or empty label key) or -ENOMEM. */
 int ddprof_profile_add(struct ddprof_profile *p,
 		       const struct ddprof_sample *sample,
 		       int64_t timestamp_ns);
@@ -147,8 +149,9 @@ int ddprof_profile_add(struct ddprof_profile *p,
  * the next reset or free (e.g. strings owned by a symbol cache that lives
  * at least that long); known pointers are then recognized without reading
  * them. Breaking the promise yields wrong names, never a crash: the
- * library does not dereference remembered pointers. */
-void ddprof_profile_set_static_strings(struct ddprof_profile *p, int on);
+ * library does not dereference remembered pointers. Survives resets.
+ * Returns 0 or -ENOMEM (turning it on allocates a frame cache). */
+int ddprof_profile_set_static_strings(struct ddprof_profile *p, int on);
 
 /* ------------------------------------------------------------------ */
 /* Fast path: intern once, add by id                                  */
@@ -210,7 +213,7 @@ int ddprof_profile_intern_stack(struct ddprof_profile *p,
 				uint64_t *id);
 
 /* A label by string ids: a string label when str != 0, else a number
- * (num) with an optional unit (num_unit, 0: none). */
+ * (num) with an optional unit (num_unit, 0: none). key must not be 0 (""). */
 struct ddprof_label_ids {
 	uint64_t key;
 	uint64_t str;

@@ -47,6 +47,11 @@ int ddprof_cli_agg_init(struct ddprof_cli_agg *a, const char *event,
 	return ret;
 }
 
+void ddprof_cli_agg_start(struct ddprof_cli_agg *a)
+{
+	ddprof_profile_set_start_time(a->prof, clock_ns(CLOCK_REALTIME));
+}
+
 void ddprof_cli_agg_fini(struct ddprof_cli_agg *a)
 {
 	ddprof_profile_free(a->prof);

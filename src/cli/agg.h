@@ -39,6 +39,10 @@ bool ddprof_cli_agg_event_is_time(const char *event);
 int ddprof_cli_agg_init(struct ddprof_cli_agg *a, const char *event,
 			uint32_t freq, bool timeline);
 
+/* Marks now as the start of the first period (sampling starts now, not
+ * when the profile was created during setup). */
+void ddprof_cli_agg_start(struct ddprof_cli_agg *a);
+
 /* Frees the profile and caches; a zeroed or already-finished a is fine. */
 void ddprof_cli_agg_fini(struct ddprof_cli_agg *a);
 

@@ -152,12 +152,18 @@ static unsigned ring_pages_for(const struct ddprof_cli_opts *o)
 static int open_sampler(struct session *ss)
 {
 	const struct ddprof_cli_opts *o = ss->o;
+	bool is_time = ddprof_cli_agg_event_is_time(o->event);
 	struct ddprof_sampler_opts so = {
 		.mode = o->mode == DDPROF_CLI_MODE_WRAP ? DDPROF_SAMPLER_WRAP :
 			o->mode == DDPROF_CLI_MODE_ATTACH ? DDPROF_SAMPLER_ATTACH :
 							    DDPROF_SAMPLER_SYSTEM,
 		.event = o->event,
-		.freq = o->freq,
+		/* clocks count nanoseconds: a fixed period of 1/freq s is the
+		 * frequency exactly, without the kernel's frequency mode,
+		 * which starts every new event (each new thread) at period 1
+		 * and floods the rings until its first adjustment */
+		.freq = is_time ? 0 : o->freq,
+		.period = is_time ? 1000000000ULL / o->freq : 0,
 		.stack_size = o->stack_size,
 		.no_kernel = o->no_kernel,
 		.ring_pages = ring_pages_for(o),
@@ -233,7 +239,7 @@ static void drain(struct session *ss)
 
 /* Ends the current period: the store restarts empty, the finished profile
  * goes to the file and/or the upload queue. */
-static void end_period(struct session *ss)
+static void end_period(struct session *ss, bool last)
 {
 	struct ddprof_profile *prev = NULL;
 	int ret = ddprof_cli_agg_rotate(&ss->agg, &prev);
@@ -244,7 +250,7 @@ static void end_period(struct session *ss)
 			       ddprof_strerror(ret));
 		return;
 	}
-	ddprof_cli_sink_put(&ss->sink, prev);
+	ddprof_cli_sink_put(&ss->sink, prev, last);
 }
 
 static void stop_sampling(struct session *ss)
@@ -257,7 +263,7 @@ static void stop_sampling(struct session *ss)
 	/* nothing reads the rings from now on: a readable fd would only
 	 * wake the loop that waits for the command */
 	epoll_ctl(ss->epfd, EPOLL_CTL_DEL, ddprof_sampler_fd(ss->smp), NULL);
-	end_period(ss);
+	end_period(ss, true);
 }
 
 static void reap_child(struct session *ss)
@@ -323,7 +329,7 @@ static void on_tick(struct session *ss)
 		return;
 	}
 	if (ss->period_end && now >= ss->period_end) {
-		end_period(ss);
+		end_period(ss, false);
 		/* after a stall, the next period still ends on the grid */
 		while (ss->period_end <= now)
 			ss->period_end += ss->o->period_ns;
@@ -393,6 +399,44 @@ static double self_cpu_seconds(void)
 	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
+/* -v: what the layers counted, to explain lost samples or short stacks. */
+static void print_details(struct session *ss)
+{
+	const struct ddprof_unwind_stats *u = ddprof_unwind_stats(ss->unw);
+	const struct ddprof_symbolizer_stats *y = ddprof_symbolizer_stats(ss->sym);
+	struct ddprof_sampler_stats st;
+
+	ddprof_sampler_stats(ss->smp, &st);
+	ddprof_cli_msg(DDPROF_LOG_INFO,
+		       "sampler: event %s, %u CPU rings of %u pages, %llu records, "
+		       "%llu lost records, %llu throttles, %llu bad records, "
+		       "%llu processes freed, kernel frames %s",
+		       st.event, st.nr_cpus, st.ring_pages,
+		       (unsigned long long)st.records,
+		       (unsigned long long)st.lost_records,
+		       (unsigned long long)st.throttles,
+		       (unsigned long long)st.bad_records,
+		       (unsigned long long)st.procs_freed,
+		       st.kernel_frames ? "on" : "off");
+	ddprof_cli_msg(DDPROF_LOG_INFO,
+		       "unwind: %llu samples, %llu complete, %llu truncated, "
+		       "%llu out of stack copy, %llu without CFI, %llu unmapped, "
+		       "%llu errors, %llu continued by frame pointers",
+		       (unsigned long long)u->samples, (unsigned long long)u->complete,
+		       (unsigned long long)u->truncated,
+		       (unsigned long long)u->stack_exhausted,
+		       (unsigned long long)u->no_cfi, (unsigned long long)u->unmapped,
+		       (unsigned long long)u->errors, (unsigned long long)u->fp_used);
+	ddprof_cli_msg(DDPROF_LOG_INFO,
+		       "symbols: %llu lookups, %llu cache hits, %llu files opened, "
+		       "%llu failed, %llu evicted; %llu samples not recorded",
+		       (unsigned long long)y->lookups, (unsigned long long)y->addr_hits,
+		       (unsigned long long)y->files_opened,
+		       (unsigned long long)y->files_failed,
+		       (unsigned long long)y->files_evicted,
+		       (unsigned long long)ss->sample_errors);
+}
+
 /* Waits a bounded time for queued uploads, still answering signals.
  * Returns false on a second SIGINT/SIGTERM. */
 static bool flush_uploads(struct session *ss)
@@ -419,6 +463,7 @@ static bool finish(struct session *ss)
 	ok = ddprof_cli_sink_outcome(&ss->sink, outcome, sizeof(outcome));
 	refresh_stats(ss);
 	ddprof_cli_msg_status(0, NULL, true);
+	print_details(ss);
 	if (ss->o->verbosity >= 0)
 		ddprof_cli_summary_print(stderr, &ss->stats, self_cpu_seconds(),
 					 outcome, &ss->sink.top,
@@ -547,6 +592,7 @@ int ddprof_cli_session_run(const struct ddprof_cli_opts *o)
 		goto out;
 	}
 	ss.sampling = true;
+	ddprof_cli_agg_start(&ss.agg);
 	start = now_ns();
 	ddprof_cli_status_init(&ss.status, STDERR_FILENO, o->verbosity >= 0, start);
 	if (o->period_ns)

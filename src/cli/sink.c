@@ -72,7 +72,8 @@ int ddprof_cli_sink_init(struct ddprof_cli_sink *k,
 	return o->upload ? start_exporter(k, o) : 0;
 }
 
-static int write_file(struct ddprof_cli_sink *k, const struct ddprof_profile *p)
+static int write_file(struct ddprof_cli_sink *k, const struct ddprof_profile *p,
+		      bool last)
 {
 	const struct ddprof_serialize_opts so = {
 		.compression = DDPROF_COMPRESS_GZIP,
@@ -96,8 +97,8 @@ static int write_file(struct ddprof_cli_sink *k, const struct ddprof_profile *p)
 	if (ret) {
 		k->file_errors++;
 		k->last_file_err = ret;
-		ddprof_cli_msg(DDPROF_LOG_ERROR, "cannot write %s: %s (sampling goes on)",
-			       path, ddprof_strerror(ret));
+		ddprof_cli_msg(DDPROF_LOG_ERROR, "cannot write %s: %s%s", path,
+			       ddprof_strerror(ret), last ? "" : " (sampling goes on)");
 		return ret;
 	}
 	k->files++;
@@ -167,11 +168,12 @@ static void fold_top(struct ddprof_cli_sink *k, const struct ddprof_profile *p)
 	free(t);
 }
 
-int ddprof_cli_sink_put(struct ddprof_cli_sink *k, struct ddprof_profile *p)
+int ddprof_cli_sink_put(struct ddprof_cli_sink *k, struct ddprof_profile *p,
+			bool last)
 {
 	int ret = 0, r;
 
-	if (k->output && (r = write_file(k, p)))
+	if (k->output && (r = write_file(k, p, last)))
 		ret = r;
 	if (k->exp && (r = upload(k, p)))
 		ret = r;

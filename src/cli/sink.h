@@ -39,8 +39,10 @@ int ddprof_cli_sink_init(struct ddprof_cli_sink *k,
 
 /* Exports a finished period's profile p and frees it: writes the file,
  * queues the upload, adds its leaf functions to the run's top table.
+ * last: no period follows (messages do not promise a next try).
  * Returns 0, or the last negative code of a failed output (reported). */
-int ddprof_cli_sink_put(struct ddprof_cli_sink *k, struct ddprof_profile *p);
+int ddprof_cli_sink_put(struct ddprof_cli_sink *k, struct ddprof_profile *p,
+			bool last);
 
 /* Waits up to timeout_ms for the upload queue to drain. Returns 0 when it
  * did (or there are no uploads), -DDPROF_ERR_TIMEOUT otherwise. */

@@ -370,8 +370,11 @@ static struct ddprof_thread *thread_find(struct ddprof_proc *p, pid_t tid)
 static int thread_set(struct ddprof_proc *p, pid_t tid, const char *comm)
 {
 	struct ddprof_thread *th = thread_find(p, tid);
+	char name[sizeof(th->comm)];
 	size_t i;
 
+	/* comm may point into p->threads, which the insert below moves */
+	snprintf(name, sizeof(name), "%s", comm);
 	if (!th) {
 		if (grow((void **)&p->threads, &p->cap_threads,
 			 p->nr_threads + 1, sizeof(*p->threads)))
@@ -383,7 +386,7 @@ static int thread_set(struct ddprof_proc *p, pid_t tid, const char *comm)
 		th = &p->threads[i];
 		th->tid = tid;
 	}
-	snprintf(th->comm, sizeof(th->comm), "%s", comm);
+	memcpy(th->comm, name, sizeof(th->comm));
 	return 0;
 }
 

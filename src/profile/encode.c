@@ -11,6 +11,7 @@
 #include "alloc.h"
 #include "ddprof/error.h"
 #include "profile.pb.h"
+#include "pbsize.h"
 #include "profile_int.h"
 #include "sink.h"
 
@@ -22,23 +23,8 @@ struct enc {
 	int64_t *vals;
 };
 
-/* Bytes of the varint of v (7 payload bits per byte), by leading zeros. */
-static const uint8_t vsize_by_clz[64] = {
-	10, 9, 9, 9, 9, 9, 9, 9, 8, 8, 8, 8, 8, 8, 8, 7, 7, 7, 7, 7, 7, 7,
-	6, 6, 6, 6, 6, 6, 6, 5, 5, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 4, 4,
-	3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1,
-};
-
-static inline size_t vsize(uint64_t v)
-{
-	return vsize_by_clz[__builtin_clzll(v | 1)];
-}
-
-/* Size of a varint field, 0 when omitted (zero, as proto3 does). */
-static inline size_t fsize(uint64_t v)
-{
-	return v ? 1 + vsize(v) : 0;
-}
+#define vsize ddprof_vsize
+#define fsize ddprof_fsize
 
 static inline uint8_t *w_varint(uint8_t *o, uint64_t v)
 {
@@ -91,7 +77,7 @@ static inline int sink_err(const struct enc *e)
 
 static inline size_t label_size(const struct ddprof_slabel *l)
 {
-	return fsize(l->key) + fsize(l->str) + fsize((uint64_t)l->num) + fsize(l->unit);
+	return ddprof_label_enc_size(l);
 }
 
 static inline uint8_t *w_label(uint8_t *o, const struct ddprof_slabel *l, size_t size)
@@ -116,7 +102,8 @@ static int enc_sample(struct enc *e, uint32_t stack, uint32_t lset,
 	const int64_t *vals = raw;
 	struct ddprof_slabel tsl = { .key = st->end_ts_key, .num = ts };
 	uint32_t nv = st->nvalues;
-	size_t lsz = 0, vsz = 0, size, tsz = ts ? label_size(&tsl) : 0;
+	/* packed location ids and labels were sized when interned */
+	size_t lsz = sp->enc_size, vsz = 0, size, tsz = ts ? label_size(&tsl) : 0;
 	uint8_t *o;
 
 	if (e->p->up.n) {
@@ -124,16 +111,9 @@ static int enc_sample(struct enc *e, uint32_t stack, uint32_t lset,
 		ddprof_upscaling_apply(&e->p->up, labels, ls->n, e->vals, nv);
 		vals = e->vals;
 	}
-	for (uint32_t i = 0; i < sp->n; i++)
-		lsz += vsize((uint64_t)locs[i] + 1);
 	for (uint32_t i = 0; i < nv; i++)
 		vsz += vsize((uint64_t)vals[i]);
-	size = (sp->n ? 1 + vsize(lsz) + lsz : 0) + 1 + vsize(vsz) + vsz;
-	for (uint32_t i = 0; i < ls->n; i++) {
-		size_t s = label_size(&labels[i]);
-
-		size += 1 + vsize(s) + s;
-	}
+	size = (sp->n ? 1 + vsize(lsz) + lsz : 0) + 1 + vsize(vsz) + vsz + ls->enc_size;
 	if (ts)
 		size += 1 + vsize(tsz) + tsz;
 
@@ -190,9 +170,8 @@ static int enc_mapping(struct enc *e, uint32_t i)
 static int enc_location(struct enc *e, uint32_t i)
 {
 	const struct ddprof_slocation *l = &e->st->locs[i];
-	/* lineless locations only: the lines array may be NULL */
-	const struct ddprof_sline *lines =
-		l->nlines ? &e->st->lines[l->lines_off] : NULL;
+	/* no lines stored yet means no array at all: form no pointer into it */
+	const struct ddprof_sline *lines = l->nlines ? &e->st->lines[l->lines_off] : NULL;
 	uint64_t mid = l->mapping == DDPROF_NO_MAPPING ? 0 : (uint64_t)l->mapping + 1;
 	size_t size = fsize((uint64_t)i + 1) + fsize(mid) + fsize(l->address);
 	uint8_t *o;
@@ -241,6 +220,29 @@ static int enc_function(struct enc *e, uint32_t i)
 	return 0;
 }
 
+/* memcpy for the many short strings of a string table: fixed-size moves
+ * (inlined) that stay inside [0, n) of both buffers, a call only for long
+ * strings. */
+static inline void copy_short(uint8_t *d, const char *src, size_t n)
+{
+	if (n >= 8 && n <= 32) {
+		memcpy(d, src, 8);
+		if (n > 16) {
+			memcpy(d + 8, src + 8, 8);
+			memcpy(d + n - 16, src + n - 16, 8);
+		}
+		memcpy(d + n - 8, src + n - 8, 8);
+	} else if (n >= 4 && n < 8) {
+		memcpy(d, src, 4);
+		memcpy(d + n - 4, src + n - 4, 4);
+	} else if (n < 4) {
+		for (size_t i = 0; i < n; i++)
+			d[i] = (uint8_t)src[i];
+	} else {
+		memcpy(d, src, n);
+	}
+}
+
 static int enc_strings(struct enc *e)
 {
 	for (size_t i = 0; i < e->st->nstrs; i++) {
@@ -260,7 +262,7 @@ static int enc_strings(struct enc *e)
 				return sink_err(e);
 			continue;
 		}
-		memcpy(o, s->ptr, s->len);
+		copy_short(o, s->ptr, s->len);
 		ddprof_sink_commit(e->sink, o + s->len);
 	}
 	return 0;
@@ -321,13 +323,13 @@ static int encode_all(struct enc *e, int64_t end_ns)
 		rc = enc_strings(e);
 	if (!rc)
 		rc = enc_scalar(e, perftools_profiles_Profile_time_nanos_tag, p->start_ns);
+	/* a start time from the caller may be anything: saturate */
 	if (!rc && end_ns > p->start_ns) {
-		/* exact in u64 since end > start; any start time is accepted,
-		 * so the int64 difference could overflow: saturate */
-		uint64_t d = (uint64_t)end_ns - (uint64_t)p->start_ns;
+		int64_t d;
 
-		rc = enc_scalar(e, perftools_profiles_Profile_duration_nanos_tag,
-				d > INT64_MAX ? INT64_MAX : (int64_t)d);
+		if (__builtin_sub_overflow(end_ns, p->start_ns, &d))
+			d = INT64_MAX;
+		rc = enc_scalar(e, perftools_profiles_Profile_duration_nanos_tag, d);
 	}
 	if (!rc && p->has_period) {
 		rc = enc_value_type(e, perftools_profiles_Profile_period_type_tag,

@@ -152,6 +152,8 @@ int ddprof_profile_add_interned(struct ddprof_profile *p, uint64_t stack,
 		    (rc = ddprof_id_get_str(p, labels[i].str, &sl[i].str)) ||
 		    (rc = ddprof_id_get_str(p, labels[i].num_unit, &sl[i].unit)))
 			return rc;
+		if (!sl[i].key) /* pprof labels need a key */
+			return -DDPROF_ERR_INVALID;
 		if (sl[i].str) {
 			sl[i].num = 0;
 			sl[i].unit = 0;

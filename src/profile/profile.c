@@ -125,9 +125,8 @@ static int profile_shell(struct ddprof_profile **out,
 	p->scr_strs = ddprof_palloc((2 + 3 * DDPROF_PROFILE_MAX_LINES) *
 				    sizeof(*p->scr_strs));
 	p->pcache = ddprof_pcalloc(1u << DDPROF_PCACHE_BITS, sizeof(*p->pcache));
-	p->fcache = ddprof_pcalloc(1u << DDPROF_FCACHE_BITS, sizeof(*p->fcache));
 	if (!p->scr_locs || !p->scr_labels || !p->scr_lines || !p->scr_strs ||
-	    !p->pcache || !p->fcache)
+	    !p->pcache)
 		goto err;
 	*out = p;
 	return 0;
@@ -213,7 +212,6 @@ int ddprof_profile_reset(struct ddprof_profile *p, struct ddprof_profile **prev)
 		old->gen = p->gen;
 		old->start_ns = p->start_ns;
 		old->default_type = p->default_type;
-		old->static_strings = p->static_strings;
 		*prev = old;
 	} else {
 		box_free(p->box);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ddprof/error.h"
+#include "alloc.h"
 #include "fasthash.h"
 #include "profile_int.h"
 
@@ -71,8 +72,7 @@ static bool content_eq(const void *ctx, uint32_t idx)
 	const struct ddprof_store *st = k->st;
 	const struct ddprof_location *l = k->l;
 	const struct ddprof_slocation *sl = &st->locs[idx];
-	const struct ddprof_sline *lines =
-		sl->nlines ? &st->lines[sl->lines_off] : NULL; /* may be NULL */
+	const struct ddprof_sline *lines = sl->nlines ? &st->lines[sl->lines_off] : NULL;
 
 	if (sl->address != l->address || sl->nlines != l->nlines)
 		return false;
@@ -179,9 +179,15 @@ static int location_from_strings(struct ddprof_profile *p,
 	return 0;
 }
 
-void ddprof_profile_set_static_strings(struct ddprof_profile *p, int on)
+int ddprof_profile_set_static_strings(struct ddprof_profile *p, int on)
 {
+	if (on && !p->fcache) {
+		p->fcache = ddprof_pcalloc(1u << DDPROF_FCACHE_BITS, sizeof(*p->fcache));
+		if (!p->fcache)
+			return -ENOMEM;
+	}
 	p->static_strings = !!on;
+	return 0;
 }
 
 /* Static-strings mode: a frame of at most one line found by its pointers
@@ -252,13 +258,14 @@ int ddprof_profile_add(struct ddprof_profile *p,
 		return -DDPROF_ERR_INVALID;
 	st = &p->box->st;
 	for (size_t i = 0; i < sample->nlabels; i++)
-		if (!sample->labels[i].key)
+		if (!sample->labels[i].key || !*sample->labels[i].key)
 			return -DDPROF_ERR_INVALID;
 	/* a new stamp: pointers verified from here on are trusted until the
 	 * call returns (the caller's strings cannot change during the call) */
 	if (++p->stamp == 0) { /* wrapped: forget every stamp */
 		memset(p->pcache, 0, sizeof(*p->pcache) << DDPROF_PCACHE_BITS);
-		memset(p->fcache, 0, sizeof(*p->fcache) << DDPROF_FCACHE_BITS);
+		if (p->fcache)
+			memset(p->fcache, 0, sizeof(*p->fcache) << DDPROF_FCACHE_BITS);
 		p->epoch = 0;
 		p->stamp = 1;
 	}

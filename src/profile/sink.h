@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <zlib.h>
 
+#include "ddprof/error.h"
 #include "ddprof/profile.h"
 
 struct LZ4F_cctx_s;
@@ -47,6 +48,10 @@ int ddprof_sink_flush(struct ddprof_sink *s);
  * elements in place instead of copying each one. */
 static inline unsigned char *ddprof_sink_reserve(struct ddprof_sink *s, size_t n)
 {
+	if (n > DDPROF_SINK_STAGE) { /* the add paths' limits keep elements far below */
+		s->err = s->err ? s->err : -DDPROF_ERR_ENCODE;
+		return NULL;
+	}
 	if (DDPROF_SINK_STAGE - s->in_len < n && ddprof_sink_flush(s))
 		return NULL;
 	return s->err ? NULL : s->in + s->in_len;

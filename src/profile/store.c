@@ -8,6 +8,7 @@
 #include "alloc.h"
 #include "ddprof/error.h"
 #include "fasthash.h"
+#include "pbsize.h"
 #include "store.h"
 
 #define CHUNK_SIZE (64u << 10)
@@ -250,8 +251,7 @@ static bool loc_eq(const void *ctx, uint32_t idx)
 {
 	const struct loc_key *k = ctx;
 	const struct ddprof_slocation *l = &k->s->locs[idx];
-	const struct ddprof_sline *ll =
-		l->nlines ? &k->s->lines[l->lines_off] : NULL; /* may be NULL */
+	const struct ddprof_sline *ll = l->nlines ? &k->s->lines[l->lines_off] : NULL;
 
 	if (l->address != k->address || l->mapping != k->mapping ||
 	    l->nlines != k->nlines)
@@ -347,6 +347,9 @@ int ddprof_store_intern_stack(struct ddprof_store *s, const uint32_t *locs,
 	ddprof_idtab_find(&s->stack_tab, h, stack_eq, &k, idx, &slot);
 	s->stacks[s->nstacks].off = (uint32_t)s->nstack_locs;
 	s->stacks[s->nstacks].n = n;
+	s->stacks[s->nstacks].enc_size = 0;
+	for (uint32_t i = 0; i < n; i++) /* pprof location ids are index + 1 */
+		s->stacks[s->nstacks].enc_size += (uint32_t)ddprof_vsize((uint64_t)locs[i] + 1);
 	if (n)
 		memcpy(&s->stack_locs[s->nstack_locs], locs, n * sizeof(*locs));
 	s->nstack_locs += n;
@@ -397,6 +400,12 @@ int ddprof_store_intern_labels(struct ddprof_store *s,
 	ddprof_idtab_find(&s->lset_tab, h, lset_eq, &k, idx, &slot);
 	s->lsets[s->nlsets].off = (uint32_t)s->nlabels;
 	s->lsets[s->nlsets].n = n;
+	s->lsets[s->nlsets].enc_size = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		size_t ls = ddprof_label_enc_size(&labels[i]);
+
+		s->lsets[s->nlsets].enc_size += (uint32_t)(1 + ddprof_vsize(ls) + ls);
+	}
 	if (n)
 		memcpy(&s->labels[s->nlabels], labels, n * sizeof(*labels));
 	s->nlabels += n;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "idtab.h"
+#include "pbsize.h"
 
 #define DDPROF_NO_MAPPING UINT32_MAX
 
@@ -53,7 +54,17 @@ struct ddprof_slabel {
 
 struct ddprof_span {
 	uint32_t off, n; /* a run inside a pool array */
+	uint32_t enc_size; /* pprof bytes: packed location ids of a stack, or
+			    * all Label fields (keys and lengths included)
+			    * of a label set */
 };
+
+/* Encoded size of one Label message body. */
+static inline size_t ddprof_label_enc_size(const struct ddprof_slabel *l)
+{
+	return ddprof_fsize(l->key) + ddprof_fsize(l->str) +
+	       ddprof_fsize((uint64_t)l->num) + ddprof_fsize(l->unit);
+}
 
 struct ddprof_srow {
 	uint32_t stack, labels;

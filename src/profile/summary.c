@@ -24,7 +24,9 @@ void ddprof_profile_stats(const struct ddprof_profile *p,
 	out->locations = st->nlocs;
 	out->stacks = st->nstacks;
 	out->label_sets = st->nlsets;
-	out->memory_bytes = ddprof_store_memory(st) + sizeof(*p) + sizeof(*p->box);
+	out->memory_bytes = ddprof_store_memory(st) + sizeof(*p) + sizeof(*p->box) +
+			    (sizeof(*p->pcache) << DDPROF_PCACHE_BITS) +
+			    (p->fcache ? sizeof(*p->fcache) << DDPROF_FCACHE_BITS : 0);
 }
 
 size_t ddprof_profile_sample_types(const struct ddprof_profile *p,

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "common/hash.h"
 #include "common/log.h"
 #include "ddprof/error.h"
 #include "symbols/kallsyms.h"
@@ -21,6 +22,14 @@
 #define SYM_FILE_BYTES (16u << 20)   /* per-file address cache */
 #define SYM_MISC_BYTES (4u << 20)
 #define SYM_PERFMAPS 32
+#define SYM_MAP_SLOTS 64
+
+/* A mapping already resolved to its file and load bias: most frames hit
+ * here and skip the file cache and the program headers. */
+struct sym_map_slot {
+	uint64_t start, pgoff, dev, ino, bias;
+	struct ddprof_symfile *f;
+};
 
 struct ddprof_symbolizer {
 	struct ddprof_file_cache files;  /* (dev, ino) -> symfile or NULL */
@@ -31,6 +40,7 @@ struct ddprof_symbolizer {
 	uint64_t perfmap_use[SYM_PERFMAPS];
 	uint64_t clock;
 	struct ddprof_arena misc;        /* fallback names and their lines */
+	struct sym_map_slot mslots[SYM_MAP_SLOTS];
 	struct ddprof_symbolizer_stats stats;
 };
 
@@ -228,15 +238,36 @@ static struct ddprof_symfile *symfile_for(struct ddprof_symbolizer *s,
 	return f;
 }
 
+static void fill_user(struct ddprof_symbol *out, const struct ddprof_map *map,
+		      const struct ddprof_symfile *f,
+		      const struct ddprof_sym_entry *e)
+{
+	map_facts(out, map, f->img->name);
+	out->mapping.build_id = f->img->build_id_hex;
+	out->mapping.has_functions = f->has_symbols || f->has_dwarf;
+	out->mapping.has_filenames = out->mapping.has_line_numbers =
+		out->mapping.has_inline_frames = f->has_dwarf;
+	out->lines = e->lines;
+	out->nr_lines = e->nr;
+}
+
 static int lookup_user(struct ddprof_symbolizer *s, pid_t pid,
 		       const struct ddprof_frame *fr, struct ddprof_symbol *out)
 {
 	const struct ddprof_map *map = fr->map;
+	struct sym_map_slot *slot = &s->mslots[ddprof_hash_u64(map->start ^ map->ino) %
+					       SYM_MAP_SLOTS];
 	const struct ddprof_sym_entry *e;
 	struct ddprof_symfile *f;
 	uint64_t bias, hits;
 	const char *slash;
 
+	if (slot->f && slot->start == map->start && slot->pgoff == map->pgoff &&
+	    slot->ino == map->ino && slot->dev == map->dev) {
+		f = slot->f;
+		bias = slot->bias;
+		goto resolve;
+	}
 	if (is_anon_exec(map) && lookup_jit(s, pid, fr->pc, out)) {
 		map_facts(out, map, ddprof_arena_str(&s->misc, map->path));
 		return 0;
@@ -251,18 +282,15 @@ static int lookup_user(struct ddprof_symbolizer *s, pid_t pid,
 								    "[anon]",
 				 fr->pc - map->start + map->pgoff);
 	}
+	*slot = (struct sym_map_slot){ map->start, map->pgoff, map->dev,
+				       map->ino, bias, f };
+resolve:
 	hits = f->addr_hits;
 	e = ddprof_symfile_lookup(f, fr->pc - bias, fr->call_site);
 	if (!e)
 		return -ENOMEM;
 	s->stats.addr_hits += f->addr_hits - hits;
-	map_facts(out, map, f->img->name);
-	out->mapping.build_id = f->img->build_id_hex;
-	out->mapping.has_functions = f->has_symbols || f->has_dwarf;
-	out->mapping.has_filenames = out->mapping.has_line_numbers =
-		out->mapping.has_inline_frames = f->has_dwarf;
-	out->lines = e->lines;
-	out->nr_lines = e->nr;
+	fill_user(out, map, f, e);
 	return 0;
 }
 
@@ -295,7 +323,11 @@ int ddprof_symbolizer_lookup(struct ddprof_symbolizer *s, pid_t pid,
 
 void ddprof_symbolizer_trim(struct ddprof_symbolizer *s)
 {
-	s->stats.files_evicted += ddprof_file_cache_trim(&s->files, SYM_MAX_FILES);
+	size_t evicted = ddprof_file_cache_trim(&s->files, SYM_MAX_FILES);
+
+	if (evicted)
+		memset(s->mslots, 0, sizeof(s->mslots));
+	s->stats.files_evicted += evicted;
 	for (size_t i = 0; i < s->files.count; i++) {
 		struct ddprof_symfile *f = s->files.slots[i].val;
 
@@ -309,8 +341,10 @@ void ddprof_symbolizer_trim(struct ddprof_symbolizer *s)
 void ddprof_symbolizer_evict_file(struct ddprof_symbolizer *s, uint64_t dev,
 				  uint64_t ino)
 {
-	if (s && ddprof_file_cache_del(&s->files, dev, ino))
+	if (s && ddprof_file_cache_del(&s->files, dev, ino)) {
 		s->stats.files_evicted++;
+		memset(s->mslots, 0, sizeof(s->mslots));
+	}
 }
 
 void ddprof_symbolizer_forget_pid(struct ddprof_symbolizer *s, pid_t pid)

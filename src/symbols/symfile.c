@@ -199,10 +199,19 @@ static const char *die_linkage_name(Dwarf_Die *die)
 static int set_names(struct ddprof_arena *a, struct ddprof_symbol_line *l,
 		     const char *sys)
 {
-	char *dem = NULL;
+	char *dem = NULL, unversioned[512];
+	const char *at;
 
 	if (!sys)
 		sys = "";
+	/* "memcpy@@GLIBC_2.14": the symbol version is not part of the name
+	 * (perf and pprof show the bare name; samples must aggregate) */
+	at = strchr(sys, '@');
+	if (at && at > sys && (size_t)(at - sys) < sizeof(unversioned)) {
+		memcpy(unversioned, sys, at - sys);
+		unversioned[at - sys] = '\0';
+		sys = unversioned;
+	}
 	if (sys[0] == '_' && (sys[1] == 'Z' || sys[1] == 'R'))
 		/* auto style: Rust (legacy and v0) first, then C++; an
 		 * explicit DMGL_RUST would refuse every C++ name */

@@ -71,6 +71,8 @@ void ddprof_cfi_table_free(struct ddprof_cfi_table *t)
 {
 	if (!t)
 		return;
+	if (t->eh_cfi)
+		dwarf_cfi_end(t->eh_cfi);
 	if (t->dwarf)
 		dwarf_end(t->dwarf);
 	if (t->elf)
@@ -79,117 +81,99 @@ void ddprof_cfi_table_free(struct ddprof_cfi_table *t)
 	free(t);
 }
 
-static Dwarf_CFI *debug_cfi(struct ddprof_cfi_table *t)
+const uint8_t ddprof_cfi_saved_regs[DDPROF_CFI_NSAVED] = {
+	3, 6, 12, 13, 14, 15, 16
+};
+
+/* Opens libdw's view of the image once: .eh_frame and .debug_frame. */
+static void open_cfi(struct ddprof_cfi_table *t)
 {
-	if (t->debug_tried)
-		return t->debug_cfi;
-	t->debug_tried = true;
-	if (!t->img->mapped)
-		return NULL;
+	if (t->cfi_tried)
+		return;
+	t->cfi_tried = true;
 	elf_version(EV_CURRENT);
 	t->elf = elf_memory((char *)t->img->data, t->img->size);
 	if (!t->elf)
-		return NULL;
+		return;
+	t->eh_cfi = dwarf_getcfi_elf(t->elf);
 	t->dwarf = dwarf_begin_elf(t->elf, DWARF_C_READ, NULL);
 	if (t->dwarf)
 		t->debug_cfi = dwarf_getcfi(t->dwarf);
-	return t->debug_cfi;
 }
 
-/* Evaluates a location expression as libdw renders CFI rules. *is_value
- * tells a value (DW_OP_stack_value) from an address. */
-static int eval(const Dwarf_Op *ops, size_t nops, uint64_t cfa,
-		const uint64_t *regs, ddprof_cfi_read_fn read, void *arg,
-		uint64_t *res, bool *is_value)
+/* Offset from the CFA of a location rendered by libdw as
+ * "DW_OP_call_frame_cfa [+ n]"; false for anything else. */
+static bool cfa_offset(const Dwarf_Op *ops, size_t nops, int64_t *off)
 {
-	uint64_t st[8];
-	unsigned n = 0;
-
-	*is_value = false;
-	for (size_t i = 0; i < nops; i++) {
-		uint8_t op = ops[i].atom;
-
-		if (n == 8)
-			return -DDPROF_ERR_FORMAT;
-		if (op >= DW_OP_breg0 && op <= DW_OP_breg16) {
-			st[n++] = regs[op - DW_OP_breg0] + (int64_t)ops[i].number;
-		} else if (op == DW_OP_bregx && ops[i].number < 17) {
-			st[n++] = regs[ops[i].number] + (int64_t)ops[i].number2;
-		} else if (op >= DW_OP_lit0 && op <= DW_OP_lit31) {
-			st[n++] = op - DW_OP_lit0;
-		} else if (op == DW_OP_call_frame_cfa) {
-			st[n++] = cfa;
-		} else if (op == DW_OP_consts || op == DW_OP_constu ||
-			   op == DW_OP_const1u || op == DW_OP_const1s ||
-			   op == DW_OP_const2u || op == DW_OP_const2s ||
-			   op == DW_OP_const4u || op == DW_OP_const4s ||
-			   op == DW_OP_const8u || op == DW_OP_const8s) {
-			st[n++] = ops[i].number;
-		} else if (op == DW_OP_plus_uconst && n) {
-			st[n - 1] += ops[i].number;
-		} else if ((op == DW_OP_plus || op == DW_OP_minus) && n >= 2) {
-			n--;
-			st[n - 1] = op == DW_OP_plus ? st[n - 1] + st[n] :
-						       st[n - 1] - st[n];
-		} else if (op == DW_OP_deref && n) {
-			if (read(arg, st[n - 1], &st[n - 1]))
-				return -DDPROF_ERR_FORMAT;
-		} else if (op == DW_OP_stack_value && i + 1 == nops) {
-			*is_value = true;
-		} else {
-			return -DDPROF_ERR_FORMAT;
-		}
+	if (!nops || ops[0].atom != DW_OP_call_frame_cfa)
+		return false;
+	if (nops == 1) {
+		*off = 0;
+		return true;
 	}
-	if (n != 1)
-		return -DDPROF_ERR_FORMAT;
-	*res = st[0];
-	return 0;
+	if (nops == 2 && ops[1].atom == DW_OP_plus_uconst) {
+		*off = (int64_t)ops[1].number;
+		return true;
+	}
+	if (nops == 3 && (ops[1].atom == DW_OP_consts ||
+			  ops[1].atom == DW_OP_constu) &&
+	    (ops[2].atom == DW_OP_plus || ops[2].atom == DW_OP_minus)) {
+		*off = ops[2].atom == DW_OP_plus ? (int64_t)ops[1].number :
+						   -(int64_t)ops[1].number;
+		return true;
+	}
+	return false;
 }
 
-int ddprof_cfi_table_debug_step(struct ddprof_cfi_table *t, uint64_t bias,
-				bool call_site, uint64_t regs[17],
-				ddprof_cfi_read_fn read, void *arg)
+static void compile(Dwarf_Frame *frame, struct ddprof_cfi_rule *rule)
 {
-	static const uint8_t saved[] = { 3, 6, 12, 13, 14, 15, 16 };
-	Dwarf_CFI *cfi = debug_cfi(t);
-	uint64_t out[17], cfa;
-	Dwarf_Frame *frame;
+	Dwarf_Addr start, end;
 	Dwarf_Op *ops, mem[3];
+	bool signal = false;
 	size_t nops;
-	bool is_value;
-	int err = -DDPROF_ERR_FORMAT;
 
-	if (!cfi || dwarf_cfi_addrframe(cfi, regs[16] - bias - call_site,
-					&frame))
-		return -DDPROF_ERR_NOT_FOUND;
-	if (dwarf_frame_cfa(frame, &ops, &nops) ||
-	    eval(ops, nops, 0, regs, read, arg, &cfa, &is_value))
-		goto out;
-	memcpy(out, regs, sizeof(out));
-	for (unsigned i = 0; i < sizeof(saved); i++) {
-		unsigned r = saved[i];
-		uint64_t v;
-
-		if (dwarf_frame_register(frame, r, mem, &ops, &nops))
-			goto out;
-		if (!nops) {
-			/* ops = mem: undefined; an undefined return address
-			 * marks the outermost frame. NULL: same value */
-			if (ops && r == 16)
-				goto out;
-			continue;
-		}
-		if (eval(ops, nops, cfa, regs, read, arg, &v, &is_value) ||
-		    (!is_value && read(arg, v, &v)))
-			goto out;
-		out[r] = v;
+	rule->kind = DDPROF_CFI_RULE_COMPLEX;
+	if (dwarf_frame_info(frame, &start, &end, &signal) < 0)
+		return;
+	rule->signal = signal;
+	if (dwarf_frame_cfa(frame, &ops, &nops) || nops != 1)
+		return;
+	if (ops[0].atom == DW_OP_bregx && ops[0].number < 17) {
+		rule->cfa_reg = ops[0].number;
+		rule->cfa_off = (int64_t)ops[0].number2;
+	} else if (ops[0].atom >= DW_OP_breg0 && ops[0].atom <= DW_OP_breg16) {
+		rule->cfa_reg = ops[0].atom - DW_OP_breg0;
+		rule->cfa_off = (int64_t)ops[0].number;
+	} else {
+		return;
 	}
-	if (cfa <= regs[7] || !out[16])
-		goto out;
-	out[7] = cfa;
-	memcpy(regs, out, sizeof(out));
-	err = 0;
-out:
-	free(frame);
-	return err;
+	for (unsigned i = 0; i < DDPROF_CFI_NSAVED; i++) {
+		int64_t off;
+
+		if (dwarf_frame_register(frame, ddprof_cfi_saved_regs[i], mem,
+					 &ops, &nops))
+			return;
+		if (!nops)
+			rule->off[i] = ops ? DDPROF_CFI_UNDEF : DDPROF_CFI_SAME;
+		else if (cfa_offset(ops, nops, &off) && off > -4096 && off < 4096)
+			rule->off[i] = off;
+		else
+			return;
+	}
+	rule->kind = DDPROF_CFI_RULE_SIMPLE;
+}
+
+void ddprof_cfi_table_rule(struct ddprof_cfi_table *t, uint64_t vaddr,
+			   struct ddprof_cfi_rule *rule)
+{
+	Dwarf_Frame *frame = NULL;
+
+	memset(rule, 0, sizeof(*rule));
+	rule->kind = DDPROF_CFI_RULE_NONE;
+	open_cfi(t);
+	if ((t->eh_cfi && !dwarf_cfi_addrframe(t->eh_cfi, vaddr, &frame)) ||
+	    (t->debug_cfi && !dwarf_cfi_addrframe(t->debug_cfi, vaddr, &frame))) {
+		compile(frame, rule);
+		free(frame);
+	}
 }

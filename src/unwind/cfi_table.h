@@ -15,9 +15,10 @@ struct ddprof_cfi_table {
 	struct ddprof_elf_image *img; /* NULL: the file could not be used */
 	uint64_t table_vaddr;         /* .eh_frame_hdr search table */
 	uint32_t fde_count;           /* 0: no usable .eh_frame_hdr */
-	bool debug_tried;             /* .debug_frame looked for */
-	void *elf;                    /* Elf *, Dwarf *, Dwarf_CFI * */
+	bool cfi_tried;               /* libdw opened on the image */
+	void *elf;                    /* Elf *, Dwarf *, Dwarf_CFI * x2 */
 	void *dwarf;
+	void *eh_cfi;
 	void *debug_cfi;
 };
 
@@ -31,17 +32,33 @@ int ddprof_cfi_table_open(struct ddprof_cfi_table **out, pid_t pid,
 /* Frees the table and its image; accepts NULL. */
 void ddprof_cfi_table_free(struct ddprof_cfi_table *t);
 
-/* Reads 8 bytes of the unwound process at addr; 0 or negative. */
-typedef int (*ddprof_cfi_read_fn)(void *arg, uint64_t addr, uint64_t *val);
+/* Registers a rule restores, DWARF numbers: rbx, rbp, r12-r15, rip. */
+#define DDPROF_CFI_NSAVED 7
+extern const uint8_t ddprof_cfi_saved_regs[DDPROF_CFI_NSAVED];
 
-/* One unwind step with .debug_frame: regs (DWARF numbering, 16 = rip) hold
- * the frame at regs[16], mapped with load bias; call_site says regs[16] is
- * a return address. On success regs hold the caller's frame (rip = its
- * pc, rsp = CFA) and 0 is returned; -DDPROF_ERR_NOT_FOUND when the file
- * has no .debug_frame entry for the pc, -DDPROF_ERR_FORMAT when the rule
- * cannot be evaluated or the stack would not move up. */
-int ddprof_cfi_table_debug_step(struct ddprof_cfi_table *t, uint64_t bias,
-				bool call_site, uint64_t regs[17],
-				ddprof_cfi_read_fn read, void *arg);
+#define DDPROF_CFI_SAME INT32_MIN        /* register keeps its value */
+#define DDPROF_CFI_UNDEF (INT32_MIN + 1) /* not recoverable */
+
+enum ddprof_cfi_rule_kind {
+	DDPROF_CFI_RULE_SIMPLE = 0, /* CFA = reg + off, regs at CFA + off */
+	DDPROF_CFI_RULE_COMPLEX,    /* expressions: let libunwind step */
+	DDPROF_CFI_RULE_NONE,       /* no CFI covers the address */
+};
+
+/* The unwind rule in force at one address, in the form the fast path
+ * applies without interpreting DWARF. */
+struct ddprof_cfi_rule {
+	uint8_t kind;
+	uint8_t cfa_reg;
+	bool signal;       /* a signal trampoline: the caller is no call site */
+	int32_t cfa_off;
+	int32_t off[DDPROF_CFI_NSAVED]; /* from the CFA, or SAME / UNDEF */
+};
+
+/* Computes the rule at ELF address vaddr from .eh_frame, else from
+ * .debug_frame (libdw's CFI). Always fills *rule (kind NONE when no CFI
+ * covers vaddr). */
+void ddprof_cfi_table_rule(struct ddprof_cfi_table *t, uint64_t vaddr,
+			   struct ddprof_cfi_rule *rule);
 
 #endif

@@ -1,7 +1,10 @@
-/* libunwind remote unwinding over perf samples. One address space per
- * recently seen pid (libunwind caches register rules by ip, which is only
- * meaningful inside one process); unwind tables are found through each ELF
- * file's .eh_frame_hdr, cached per file so that one libc serves all. */
+/* Remote unwinding of perf samples. Each pid gets a libunwind address
+ * space whose accessors read the copied stack, the sampled registers and
+ * the ELF files (.eh_frame_hdr tables cached per file, so one libc serves
+ * every process). Debian's libunwind takes a lock that blocks signals (two
+ * syscalls) around every cached step, so simple CFI rules (CFA = reg +
+ * off, registers saved at CFA + off: nearly every frame) are compiled once
+ * per pc from libdw's CFI and applied here; libunwind steps the rest. */
 #include <elf.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -28,6 +31,7 @@ extern int dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip,
 #define UW_MAX_FILES 256
 #define UW_RED_ZONE 128
 #define UW_NREGS 17     /* DWARF numbering: rax..r15, rip */
+#define UW_MAX_RULES 16384 /* per pid (40 bytes each), then start over */
 
 /* A read-only file range of one process: [lo, hi) maps to data. */
 struct uw_window {
@@ -41,6 +45,9 @@ struct uw_space {
 	uint64_t last_use;
 	unsigned nwin, next_win;
 	struct uw_window win[UW_WINDOWS];
+	struct ddprof_u64map rule_index; /* lookup pc -> rules[] */
+	struct ddprof_cfi_rule *rules;
+	size_t nrules, cap_rules;
 };
 
 /* State of the sample being unwound, handed to the accessors. */
@@ -52,6 +59,7 @@ struct uw_ctx {
 	void *fm_arg;
 	uint64_t regs[UW_NREGS];
 	uint64_t stack_lo, stack_hi; /* valid copy: [regs SP, + dyn_size) */
+	const struct ddprof_map *recent[2]; /* maps found during this sample */
 	const uint8_t *stack;
 	bool noinfo, unmapped, exhausted;
 };
@@ -59,6 +67,7 @@ struct uw_ctx {
 struct ddprof_unwind {
 	struct uw_space spaces[UW_SPACES];
 	uint64_t clock;
+	uint64_t max_stack;              /* the kernel's callchain limit */
 	struct ddprof_file_cache tables; /* (dev, ino) -> struct ddprof_cfi_table */
 	struct ddprof_unwind_stats stats;
 };
@@ -72,6 +81,26 @@ static const uint8_t dwarf_to_perf[UW_NREGS] = {
 	DDPROF_PERF_REG_R12, DDPROF_PERF_REG_R13, DDPROF_PERF_REG_R14,
 	DDPROF_PERF_REG_R15, DDPROF_PERF_REG_IP,
 };
+
+/* The process table's lookup costs a search per call; consecutive frames
+ * mostly share a mapping, and map pointers hold for the whole sample. */
+static const struct ddprof_map *find_map_cached(struct uw_ctx *ctx,
+						uint64_t addr)
+{
+	const struct ddprof_map *m;
+
+	for (unsigned i = 0; i < 2; i++) {
+		m = ctx->recent[i];
+		if (m && addr >= m->start && addr < m->end)
+			return m;
+	}
+	m = ctx->find_map(ctx->fm_arg, addr);
+	if (m) {
+		ctx->recent[1] = ctx->recent[0];
+		ctx->recent[0] = m;
+	}
+	return m;
+}
 
 static void table_free(void *p)
 {
@@ -219,7 +248,7 @@ static int uw_find_proc_info(unw_addr_space_t as, unw_word_t ip,
 			     void *arg)
 {
 	struct uw_ctx *ctx = arg;
-	const struct ddprof_map *map = ctx->find_map(ctx->fm_arg, ip);
+	const struct ddprof_map *map = find_map_cached(ctx, ip);
 	struct ddprof_cfi_table *t;
 	unw_dyn_info_t di;
 	uint64_t bias;
@@ -284,6 +313,7 @@ int ddprof_unwind_new(struct ddprof_unwind **out)
 	if (!u)
 		return -ENOMEM;
 	ddprof_file_cache_init(&u->tables, table_free);
+	u->max_stack = ddprof_unwind_fp_max_stack();
 	for (unsigned i = 0; i < UW_SPACES; i++) {
 		unw_addr_space_t as = unw_create_addr_space(&uw_accessors, 0);
 
@@ -291,6 +321,9 @@ int ddprof_unwind_new(struct ddprof_unwind **out)
 			ddprof_unwind_free(u);
 			return -DDPROF_ERR_UNSUPPORTED;
 		}
+		/* one cache per address space (= per pid). Debian's build has
+		 * no __thread support, so PER_THREAD would become GLOBAL
+		 * anyway, and GLOBAL blocks signals around every step. */
 		unw_set_caching_policy(as, UNW_CACHE_GLOBAL);
 		/* 2^10 register-rule entries: a busy process's hot pcs */
 		unw_set_cache_size(as, 1024, 0);
@@ -305,16 +338,26 @@ void ddprof_unwind_free(struct ddprof_unwind *u)
 {
 	if (!u)
 		return;
-	for (unsigned i = 0; i < UW_SPACES; i++)
+	for (unsigned i = 0; i < UW_SPACES; i++) {
 		if (u->spaces[i].as)
 			unw_destroy_addr_space(u->spaces[i].as);
+		ddprof_u64map_fini(&u->spaces[i].rule_index);
+		free(u->spaces[i].rules);
+	}
 	ddprof_file_cache_fini(&u->tables);
 	free(u);
+}
+
+static void rules_clear(struct uw_space *sp)
+{
+	ddprof_u64map_clear(&sp->rule_index);
+	sp->nrules = 0;
 }
 
 static void space_reset(struct uw_space *sp, pid_t pid)
 {
 	unw_flush_cache(sp->as, 0, 0);
+	rules_clear(sp);
 	sp->pid = pid;
 	sp->nwin = sp->next_win = 0;
 }
@@ -352,8 +395,10 @@ void ddprof_unwind_evict_file(struct ddprof_unwind *u, uint64_t dev,
 {
 	if (!u || !ddprof_file_cache_del(&u->tables, dev, ino))
 		return;
-	for (unsigned i = 0; i < UW_SPACES; i++)
+	for (unsigned i = 0; i < UW_SPACES; i++) {
 		u->spaces[i].nwin = 0;
+		rules_clear(&u->spaces[i]);
+	}
 }
 
 const struct ddprof_unwind_stats *ddprof_unwind_stats(const struct ddprof_unwind *u)
@@ -397,24 +442,115 @@ static uint64_t kernel_frames(const struct ddprof_sample *s,
 	return user;
 }
 
-/* Walks the user stack with libunwind from ctx->regs, appending frames. */
-static void dwarf_walk(struct uw_ctx *ctx, struct ddprof_unwind_result *res,
-		       bool first_is_leaf)
+/* The rule for lookup address pc (cached per pid), or NULL when the
+ * cache cannot grow. */
+static const struct ddprof_cfi_rule *rule_for(struct uw_ctx *ctx,
+					      const struct ddprof_map *map,
+					      uint64_t pc)
+{
+	struct uw_space *sp = ctx->space;
+	uint64_t *idx = ddprof_u64map_get(&sp->rule_index, pc), bias;
+	struct ddprof_cfi_table *t;
+	struct ddprof_cfi_rule *r;
+
+	if (idx)
+		return &sp->rules[*idx];
+	if (sp->nrules == UW_MAX_RULES)
+		rules_clear(sp);
+	if (sp->nrules == sp->cap_rules) {
+		size_t cap = sp->cap_rules ? 2 * sp->cap_rules : 256;
+		void *p = realloc(sp->rules, cap * sizeof(*sp->rules));
+
+		if (!p)
+			return NULL;
+		sp->rules = p;
+		sp->cap_rules = cap;
+	}
+	r = &sp->rules[sp->nrules];
+	t = table_get(ctx, map);
+	if (!t || ddprof_elf_image_bias(t->img, map, &bias)) {
+		memset(r, 0, sizeof(*r));
+		r->kind = DDPROF_CFI_RULE_NONE;
+	} else {
+		ddprof_cfi_table_rule(t, pc - bias, r);
+	}
+	if (ddprof_u64map_put(&sp->rule_index, pc, sp->nrules))
+		return NULL;
+	return &sp->rules[sp->nrules++];
+}
+
+static int read_mem(void *arg, uint64_t addr, uint64_t *val)
+{
+	return uw_access_mem(NULL, addr, val, 0, arg) ? -1 : 0;
+}
+
+/* Applies a simple rule to ctx->regs. Returns 1 (stepped), 0 (outermost
+ * frame), or a negative stop reason. */
+static int apply_rule(struct uw_ctx *ctx, const struct ddprof_cfi_rule *r)
+{
+	uint64_t regs[UW_NREGS], cfa;
+
+	if (r->off[DDPROF_CFI_NSAVED - 1] == DDPROF_CFI_UNDEF)
+		return 0;
+	memcpy(regs, ctx->regs, sizeof(regs));
+	cfa = ctx->regs[r->cfa_reg] + (int64_t)r->cfa_off;
+	for (unsigned i = 0; i < DDPROF_CFI_NSAVED; i++) {
+		int32_t off = r->off[i];
+
+		if (off == DDPROF_CFI_SAME || off == DDPROF_CFI_UNDEF)
+			continue;
+		if (read_mem(ctx, cfa + off, &regs[ddprof_cfi_saved_regs[i]]))
+			return ctx->exhausted ? -DDPROF_UNWIND_STOP_STACK :
+						-DDPROF_UNWIND_STOP_ERROR;
+	}
+	/* the stack only grows down: anything else is a loop */
+	if (cfa <= ctx->regs[7])
+		return -DDPROF_UNWIND_STOP_ERROR;
+	regs[7] = cfa;
+	memcpy(ctx->regs, regs, sizeof(regs));
+	return 1;
+}
+
+/* One step with libunwind for rules the fast path does not apply
+ * (DWARF expressions: PLT stubs, signal trampolines). Same returns. */
+static int libunwind_step(struct uw_ctx *ctx)
 {
 	unw_cursor_t c;
-	unw_word_t ip;
-	bool call_site = !first_is_leaf;
 	int r;
 
-	r = unw_init_remote(&c, ctx->space->as, ctx);
-	if (r) {
-		res->stop = DDPROF_UNWIND_STOP_ERROR;
-		return;
+	if (unw_init_remote(&c, ctx->space->as, ctx))
+		return -DDPROF_UNWIND_STOP_ERROR;
+	ctx->noinfo = ctx->unmapped = ctx->exhausted = false;
+	r = unw_step(&c);
+	if (ctx->noinfo)
+		return ctx->unmapped ? -DDPROF_UNWIND_STOP_UNMAPPED :
+				       -DDPROF_UNWIND_STOP_NO_CFI;
+	if (r == 0)
+		return 0;
+	if (r < 0)
+		return ctx->exhausted ? -DDPROF_UNWIND_STOP_STACK :
+					-DDPROF_UNWIND_STOP_ERROR;
+	for (unsigned i = 0; i < UW_NREGS; i++) {
+		unw_word_t v;
+
+		if (!unw_get_reg(&c, i, &v))
+			ctx->regs[i] = v;
 	}
-	ip = ctx->regs[16];
+	return 1;
+}
+
+/* Walks the user stack from ctx->regs, appending frames: cached simple
+ * CFI rules are applied directly (a few loads per frame), the rest goes
+ * through libunwind. */
+static void walk(struct uw_ctx *ctx, struct ddprof_unwind_result *res)
+{
+	bool call_site = false;
+
 	for (;;) {
-		const struct ddprof_map *map = ctx->find_map(ctx->fm_arg, ip);
-		bool signal;
+		uint64_t ip = ctx->regs[16];
+		const struct ddprof_map *map = find_map_cached(ctx, ip);
+		const struct ddprof_cfi_rule *rule;
+		int r;
 
 		if (!push(res, ip, map, map ? DDPROF_FRAME_USER :
 				       DDPROF_FRAME_UNMAPPED, call_site)) {
@@ -425,62 +561,30 @@ static void dwarf_walk(struct uw_ctx *ctx, struct ddprof_unwind_result *res,
 			res->stop = DDPROF_UNWIND_STOP_UNMAPPED;
 			return;
 		}
-		signal = unw_is_signal_frame(&c) > 0;
-		ctx->noinfo = ctx->unmapped = ctx->exhausted = false;
-		r = unw_step(&c);
-		if (ctx->noinfo) {
-			/* libunwind's frame-pointer guess is not trusted */
-			res->stop = ctx->unmapped ? DDPROF_UNWIND_STOP_UNMAPPED :
-						    DDPROF_UNWIND_STOP_NO_CFI;
+		/* a return address may follow the last instruction of its
+		 * function: look up the call instead */
+		rule = rule_for(ctx, map, ip - call_site);
+		if (!rule) {
+			res->stop = DDPROF_UNWIND_STOP_ERROR;
 			return;
 		}
-		if (r == 0) {
-			res->stop = DDPROF_UNWIND_STOP_ROOT;
+		ctx->exhausted = false;
+		if (rule->kind == DDPROF_CFI_RULE_NONE)
+			r = -DDPROF_UNWIND_STOP_NO_CFI;
+		else if (rule->kind == DDPROF_CFI_RULE_SIMPLE)
+			r = apply_rule(ctx, rule);
+		else
+			r = libunwind_step(ctx);
+		if (r <= 0) {
+			res->stop = r ? -r : DDPROF_UNWIND_STOP_ROOT;
 			return;
 		}
-		if (r < 0 || unw_get_reg(&c, UNW_REG_IP, &ip) || !ip) {
-			res->stop = ctx->exhausted ? DDPROF_UNWIND_STOP_STACK :
-						     DDPROF_UNWIND_STOP_ERROR;
+		if (!ctx->regs[16]) {
+			res->stop = DDPROF_UNWIND_STOP_ERROR;
 			return;
 		}
-		call_site = !signal;
+		call_site = !rule->signal;
 	}
-}
-
-static int read_mem(void *arg, uint64_t addr, uint64_t *val)
-{
-	return uw_access_mem(NULL, addr, val, 0, arg) ? -1 : 0;
-}
-
-/* The walk that began at res->frames[from] with ctx->regs stopped at its
- * last frame for want of .eh_frame: replays it to get that frame's
- * registers (libunwind's guess has overwritten the cursor), and steps once
- * with .debug_frame. On success ctx->regs hold the caller. */
-static int debug_frame_step(struct uw_ctx *ctx,
-			    const struct ddprof_unwind_result *res,
-			    unsigned from)
-{
-	const struct ddprof_frame *last = &res->frames[res->nr - 1];
-	struct ddprof_cfi_table *t = table_get(ctx, last->map);
-	uint64_t regs[UW_NREGS], bias;
-	unw_cursor_t c;
-
-	if (!t || ddprof_elf_image_bias(t->img, last->map, &bias) ||
-	    unw_init_remote(&c, ctx->space->as, ctx))
-		return -1;
-	for (unsigned i = from; i + 1 < res->nr; i++)
-		if (unw_step(&c) <= 0)
-			return -1;
-	for (unsigned r = 0; r < UW_NREGS; r++) {
-		unw_word_t v;
-
-		regs[r] = unw_get_reg(&c, r, &v) ? 0 : v;
-	}
-	if (ddprof_cfi_table_debug_step(t, bias, last->call_site, regs,
-					read_mem, ctx))
-		return -1;
-	memcpy(ctx->regs, regs, sizeof(regs));
-	return 0;
 }
 
 int ddprof_unwind_sample(struct ddprof_unwind *u, const struct ddprof_sample *s,
@@ -489,7 +593,7 @@ int ddprof_unwind_sample(struct ddprof_unwind *u, const struct ddprof_sample *s,
 {
 	struct uw_ctx ctx;
 	uint64_t user;
-	unsigned first_user, walk_from;
+	unsigned first_user;
 
 	if (!u || !s || !find_map || !res)
 		return -DDPROF_ERR_INVALID;
@@ -514,14 +618,7 @@ int ddprof_unwind_sample(struct ddprof_unwind *u, const struct ddprof_sample *s,
 	ctx.stack_hi = ctx.stack_lo + (s->stack ? s->dyn_size : 0);
 	for (unsigned i = 0; i < UW_NREGS; i++)
 		ctx.regs[i] = s->regs[dwarf_to_perf[i]];
-	walk_from = res->nr;
-	dwarf_walk(&ctx, res, true);
-	while (res->stop == DDPROF_UNWIND_STOP_NO_CFI && res->nr > walk_from &&
-	       !debug_frame_step(&ctx, res, walk_from)) {
-		/* .debug_frame gave the caller's registers: go on from there */
-		walk_from = res->nr;
-		dwarf_walk(&ctx, res, false);
-	}
+	walk(&ctx, res);
 	switch (res->stop) {
 	case DDPROF_UNWIND_STOP_ROOT:
 		res->complete = true;
@@ -546,7 +643,8 @@ int ddprof_unwind_sample(struct ddprof_unwind *u, const struct ddprof_sample *s,
 		unsigned before = res->nr;
 
 		ddprof_unwind_fp_continue(res, first_user, s->callchain + user,
-					  s->nr_callchain - user, find_map, arg);
+					  s->nr_callchain - user, s->nr_callchain,
+					  u->max_stack, find_map, arg);
 		if (res->nr > before) {
 			u->stats.fp_used++;
 			u->stats.fp_frames += res->nr - before;

@@ -1,6 +1,8 @@
 /* User-stack unwinder: turns one perf sample (registers, stack copy, kernel
- * callchain) into a list of frames, leaf first, with libunwind over a remote
- * address space whose accessors read the copied stack and the ELF files. */
+ * callchain) into a list of frames, leaf first. CFI comes from the ELF
+ * files (.eh_frame, .debug_frame), cached per file and per pc; simple rules
+ * are applied directly, the rest by libunwind over a remote address space
+ * whose accessors read the copied stack and the ELF files. */
 #ifndef DDPROF_UNWIND_UNWIND_H
 #define DDPROF_UNWIND_UNWIND_H
 

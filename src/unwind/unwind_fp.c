@@ -30,8 +30,8 @@ static bool agrees(const struct ddprof_unwind_result *res, unsigned first,
 
 unsigned ddprof_unwind_fp_continue(struct ddprof_unwind_result *res,
 				   unsigned first_user, const uint64_t *chain,
-				   uint64_t n, ddprof_find_map_fn find_map,
-				   void *arg)
+				   uint64_t n, uint64_t total, uint64_t max_stack,
+				   ddprof_find_map_fn find_map, void *arg)
 {
 	static const int deltas[] = { 0, 1, -1, 2, -2 };
 	unsigned k = res->nr - first_user, added = 0;
@@ -59,10 +59,24 @@ unsigned ddprof_unwind_fp_continue(struct ddprof_unwind_result *res,
 		added++;
 	}
 	res->nr_fp += added;
-	/* the kernel stops at a zero frame pointer: the end of the chain */
-	if (added && i == n && n + 1 < FP_KERNEL_MAX)
+	/* the kernel stops at a zero frame pointer, the end of the chain,
+	 * unless it stopped at its limit (markers count against it too) */
+	if (added && i == n && total < max_stack)
 		res->complete = true;
 	if (res->nr == DDPROF_UNWIND_MAX_DEPTH && i < n)
 		res->stop = DDPROF_UNWIND_STOP_DEPTH;
 	return added;
+}
+
+uint64_t ddprof_unwind_fp_max_stack(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/perf_event_max_stack", "re");
+	unsigned long long v = FP_KERNEL_MAX;
+
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = FP_KERNEL_MAX;
+		fclose(f);
+	}
+	return v;
 }

@@ -85,7 +85,8 @@ static void bench_add_strings(const struct fx_stacks *fx, int static_strings)
 	const size_t n = 200000;
 	double r[REPS];
 
-	ddprof_profile_set_static_strings(p, static_strings);
+	if (ddprof_profile_set_static_strings(p, static_strings))
+		die("static strings", -12);
 	add_strings(p, fx, 0, NSTACKS * 4, 0); /* warm: everything interned */
 	for (int k = 0; k < REPS; k++) {
 		double t0 = cpu_ns();
@@ -148,14 +149,11 @@ static void intern_stacks(struct ddprof_profile *p, const struct fx_stacks *fx,
 	}
 }
 
-static void bench_add_interned(const struct fx_stacks *fx)
+/* Interns the stacks and the labels of 4 threads into p. */
+static void intern_all(struct ddprof_profile *p, const struct fx_stacks *fx,
+		       uint64_t *stacks, struct ddprof_label_ids labels[4][2])
 {
-	struct ddprof_profile *p = new_profile(1);
-	struct ddprof_label_ids labels[4][2];
-	uint64_t stacks[NSTACKS], tid_key, tname_key;
-	const size_t n = 1000000;
-	double r[REPS];
-	int64_t v = 1;
+	uint64_t tid_key, tname_key;
 
 	intern_stacks(p, fx, stacks);
 	if (ddprof_profile_intern_cstr(p, "thread id", &tid_key) ||
@@ -167,19 +165,40 @@ static void bench_add_interned(const struct fx_stacks *fx)
 		if (ddprof_profile_intern_cstr(p, thread_names[t], &labels[t][1].str))
 			die("intern", -1);
 	}
-	for (int k = -1; k < REPS; k++) { /* k == -1: warm-up */
-		double t0 = cpu_ns();
+}
 
+/* The fast path; timeline samples when timestamped (the store is reset
+ * before each repetition so the timeline does not grow without bound). */
+static void bench_add_interned(const struct fx_stacks *fx, int timestamped)
+{
+	struct ddprof_profile *p = new_profile(1);
+	struct ddprof_label_ids labels[4][2];
+	uint64_t stacks[NSTACKS];
+	const size_t n = timestamped ? 200000 : 1000000;
+	double r[REPS];
+	int64_t v = 1;
+
+	intern_all(p, fx, stacks, labels);
+	for (int k = -1; k < REPS; k++) { /* k == -1: warm-up */
+		double t0;
+
+		if (timestamped) {
+			ddprof_profile_reset(p, NULL);
+			intern_all(p, fx, stacks, labels);
+		}
+		t0 = cpu_ns();
 		for (size_t i = 0; i < n; i++) {
 			int rc = ddprof_profile_add_interned(p, stacks[i % NSTACKS], &v, 1,
-							     labels[i % 4], 2, 0);
+							     labels[i % 4], 2,
+							     timestamped ? 1700000000000000000LL + (int64_t)i : 0);
 			if (rc)
 				die("add_interned", rc);
 		}
 		if (k >= 0)
 			r[k] = (cpu_ns() - t0) / (double)n;
 	}
-	printf("bench: add_sample_interned %.1f ns\n", median(r, REPS));
+	printf("bench: add_sample_%s %.1f ns\n",
+	       timestamped ? "timestamped_interned" : "interned", median(r, REPS));
 	ddprof_profile_free(p);
 }
 
@@ -258,8 +277,9 @@ int main(void)
 	}
 	bench_add_strings(&fx, 0);
 	bench_add_strings(&fx, 1);
-	bench_add_interned(&fx);
+	bench_add_interned(&fx, 0);
 	bench_add_timestamped(&fx);
+	bench_add_interned(&fx, 1);
 	bench_serialize(&fx);
 	fx_stacks_free(&fx);
 	return 0;

@@ -16,17 +16,22 @@
 #include "pprof_reader.h"
 #include "profile.pb.h"
 
-/* Appends one zeroed element to *arr; returns it or NULL. */
+/* Appends one zeroed element to *arr; returns it or NULL. The capacity is
+ * the next power of two of *n, so growth is geometric (a realloc per
+ * element is quadratic under ASan and valgrind, which always copy). */
 static void *push(void *arr_p, size_t *n, size_t elem)
 {
 	void **arr = arr_p;
-	void *na = realloc(*arr, (*n + 1) * elem);
 
-	if (!na)
-		return NULL;
-	*arr = na;
-	memset((char *)na + *n * elem, 0, elem);
-	return (char *)na + (*n)++ * elem;
+	if ((*n & (*n - 1)) == 0) { /* 0, 1, 2, 4, ...: full */
+		void *na = realloc(*arr, (*n ? 2 * *n : 1) * elem);
+
+		if (!na)
+			return NULL;
+		*arr = na;
+	}
+	memset((char *)*arr + *n * elem, 0, elem);
+	return (char *)*arr + (*n)++ * elem;
 }
 
 /* ---- decompression --------------------------------------------------- */

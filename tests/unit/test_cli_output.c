@@ -1,6 +1,7 @@
 /* Unit tests of ddprof-perf's outputs: atomic files (.tmp then rename,
  * failures leave the old file), per-period names, the top-functions table,
- * the summary's exact first line and the status line. */
+ * the summary's exact first line, the status line and stderr messages
+ * (levels, once per period, warning cap). */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -14,10 +15,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "cli/msg.h"
 #include "cli/output.h"
 #include "cli/status.h"
 #include "cli/summary.h"
 #include "cli/top.h"
+#include "common/log.h"
 
 static char dir[] = "/tmp/ddprof-cli-test-XXXXXX";
 
@@ -210,6 +213,93 @@ static void test_status(void **state)
 	close(fds[0]);
 }
 
+/* Runs fn with stderr sent to a file; returns what it printed. */
+static char *capture_stderr(void (*fn)(void))
+{
+	char path[256], *buf = malloc(8192);
+	int saved = dup(2), fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/stderr", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0 && saved >= 0 && buf);
+	fflush(stderr);
+	dup2(fd, 2);
+	fn();
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fd, buf, 8191, 0);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+static unsigned count(const char *hay, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+static void messages_default(void)
+{
+	ddprof_cli_msg_init(0, NULL);
+	ddprof_cli_msg(DDPROF_LOG_ERROR, "disk %s", "full");
+	ddprof_cli_msg(DDPROF_LOG_ERROR, "disk %s", "full");
+	pr_err("from the library %d", 1); /* through the log callback */
+	ddprof_cli_msg(DDPROF_LOG_INFO, "chatty");
+	for (int i = 0; i < 8; i++)
+		ddprof_cli_msg(DDPROF_LOG_WARN, "warning %d", i);
+	ddprof_cli_msg_new_period();
+	ddprof_cli_msg(DDPROF_LOG_ERROR, "disk %s", "full");
+	ddprof_cli_msg(DDPROF_LOG_WARN, "warning 7");
+}
+
+static void messages_quiet(void)
+{
+	ddprof_cli_msg_init(-1, NULL);
+	ddprof_cli_msg(DDPROF_LOG_WARN, "a warning");
+	ddprof_cli_msg(DDPROF_LOG_ERROR, "an error");
+}
+
+static void messages_verbose(void)
+{
+	ddprof_cli_msg_init(1, NULL);
+	for (int i = 0; i < 8; i++)
+		ddprof_cli_msg(DDPROF_LOG_WARN, "warning %d", i);
+	ddprof_cli_msg(DDPROF_LOG_INFO, "chatty");
+	ddprof_cli_msg(DDPROF_LOG_DEBUG, "debug");
+}
+
+static void test_messages(void **state)
+{
+	char *out = capture_stderr(messages_default);
+
+	/* an error once per period, prefixed, one line each */
+	assert_int_equal(count(out, "ddprof-perf: disk full\n"), 2);
+	assert_int_equal(count(out, "ddprof-perf: from the library 1\n"), 1);
+	assert_int_equal(count(out, "chatty"), 0);
+	/* five warnings a period, then one hint */
+	assert_int_equal(count(out, "ddprof-perf: warning "), 6);
+	assert_int_equal(count(out, "warning 5"), 0);
+	assert_int_equal(count(out, "not shown (-v shows them)"), 1);
+	free(out);
+
+	out = capture_stderr(messages_quiet);
+	assert_string_equal(out, "ddprof-perf: an error\n");
+	free(out);
+
+	out = capture_stderr(messages_verbose);
+	assert_int_equal(count(out, "ddprof-perf: warning "), 8);
+	assert_int_equal(count(out, "chatty"), 1);
+	assert_int_equal(count(out, "debug"), 0);
+	free(out);
+	ddprof_log_set(NULL, NULL, DDPROF_LOG_ERROR);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -219,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_top),
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_messages),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -102,6 +102,79 @@ static void test_empty_profile(void **state)
 	ddprof_profile_free(NULL);
 }
 
+/* A start time far in the past must not overflow duration_nanos. */
+static void test_extreme_start_time(void **state)
+{
+	struct ddprof_profile *p = new_cpu_profile();
+	struct ddprof_serialize_opts o = { .compression = DDPROF_COMPRESS_NONE,
+					   .end_time_ns = INT64_MAX - 5 };
+	struct pprof_profile pp;
+	void *buf;
+	size_t len;
+
+	ddprof_profile_set_start_time(p, INT64_MIN + 3);
+	assert_int_equal(ddprof_profile_serialize(p, &o, &buf, &len), 0);
+	assert_int_equal(pprof_read(buf, len, &pp), 0);
+	assert_true(pp.duration_nanos == INT64_MAX);
+	assert_true(pp.time_nanos == INT64_MIN + 3);
+	pprof_profile_free(&pp);
+	free(buf);
+	ddprof_profile_free(p);
+}
+
+/* Strings larger than the encoder's staging block are written around it. */
+static void test_huge_string(void **state)
+{
+	struct ddprof_profile *p = new_cpu_profile();
+	size_t n = 300000;
+	char *name = malloc(n + 1);
+	struct ddprof_line ln = { { name, NULL, "f.c", 0 }, 1 };
+	struct ddprof_location loc = { { 0 }, 0x10, &ln, 1 };
+	int64_t vals[2] = { 1, 1 };
+	struct ddprof_sample s = { &loc, 1, vals, 2, NULL, 0 };
+	struct pprof_profile pp;
+
+	assert_non_null(name);
+	for (size_t i = 0; i < n; i++)
+		name[i] = (char)('a' + i % 26);
+	name[n] = '\0';
+	assert_int_equal(ddprof_profile_add(p, &s, 0), 0);
+	roundtrip(p, &pp);
+	assert_string_equal(sample_leaf_name(&pp, &pp.samples[0]), name);
+	pprof_profile_free(&pp);
+	free(name);
+	ddprof_profile_free(p);
+}
+
+/* Every short string length survives the string table's copy paths. */
+static void test_string_lengths(void **state)
+{
+	struct ddprof_profile *p = new_cpu_profile();
+	char names[48][48];
+	struct pprof_profile pp;
+	int64_t vals[2] = { 1, 1 };
+
+	for (int n = 1; n < 48; n++) {
+		struct ddprof_line ln = { { names[n], NULL, NULL, 0 }, 1 };
+		struct ddprof_location loc = { { 0 }, (uint64_t)n, &ln, 1 };
+		struct ddprof_sample s = { &loc, 1, vals, 2, NULL, 0 };
+
+		for (int i = 0; i < n; i++)
+			names[n][i] = (char)('A' + (i * 7 + n) % 26);
+		names[n][n] = '\0';
+		assert_int_equal(ddprof_profile_add(p, &s, 0), 0);
+	}
+	roundtrip(p, &pp);
+	assert_int_equal(pp.nsamples, 47);
+	for (size_t i = 0; i < pp.nsamples; i++) {
+		const struct pprof_location *l = pprof_location(&pp, pp.samples[i].location_ids[0]);
+
+		assert_string_equal(sample_leaf_name(&pp, &pp.samples[i]), names[l->address]);
+	}
+	pprof_profile_free(&pp);
+	ddprof_profile_free(p);
+}
+
 static void test_invalid_args(void **state)
 {
 	struct ddprof_profile *p = NULL;
@@ -119,6 +192,13 @@ static void test_invalid_args(void **state)
 	s.labels = &nokey;
 	s.nlabels = 1;
 	assert_int_equal(ddprof_profile_add(p, &s, 0), -DDPROF_ERR_INVALID);
+	nokey.key = "";
+	assert_int_equal(ddprof_profile_add(p, &s, 0), -DDPROF_ERR_INVALID);
+	uint64_t empty_stack;
+	struct ddprof_label_ids idkey = { 0, 0, 1, 0 };
+	assert_int_equal(ddprof_profile_intern_stack(p, NULL, 0, &empty_stack), 0);
+	assert_int_equal(ddprof_profile_add_interned(p, empty_stack, v, 2, &idkey, 1, 0),
+			 -DDPROF_ERR_INVALID);
 	s.nlabels = 0;
 	assert_int_equal(ddprof_profile_add(p, &s, 0), 0);
 	assert_int_equal(ddprof_profile_set_default_sample_type(p, 2), -DDPROF_ERR_INVALID);
@@ -595,7 +675,7 @@ static void test_reused_buffer(void **state)
 	/* static strings: same results while the promise holds */
 	struct ddprof_profile *q = new_cpu_profile();
 	static const char *const names[3] = { "alpha", "beta", "gamma" };
-	ddprof_profile_set_static_strings(q, 1);
+	assert_int_equal(ddprof_profile_set_static_strings(q, 1), 0);
 	for (int i = 0; i < 30; i++) {
 		ln.function.name = names[i % 3];
 		assert_int_equal(ddprof_profile_add(q, &s, 0), 0);
@@ -631,7 +711,7 @@ static void test_static_matches_verified(void **state)
 	size_t len[2];
 
 	assert_int_equal(fx_stacks_new(&fx, 300, 18), 0);
-	ddprof_profile_set_static_strings(p[1], 1);
+	assert_int_equal(ddprof_profile_set_static_strings(p[1], 1), 0);
 	for (int k = 0; k < 2; k++) {
 		ddprof_profile_set_start_time(p[k], 1000);
 		for (int i = 0; i < 20000; i++) {
@@ -911,6 +991,30 @@ static void test_deep_stack(void **state)
 		}
 	}
 	pprof_profile_free(&pp);
+
+	/* the largest sample the limits allow still serializes */
+	struct fx_stacks big;
+	struct ddprof_label labels[DDPROF_PROFILE_MAX_LABELS];
+	int64_t neg[2] = { INT64_MIN, -1 };
+	char keys[DDPROF_PROFILE_MAX_LABELS][16];
+	assert_int_equal(fx_stacks_new(&big, 1, DDPROF_PROFILE_MAX_FRAMES), 0);
+	for (int i = 0; i < DDPROF_PROFILE_MAX_LABELS; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "key%d", i);
+		labels[i] = (struct ddprof_label){ .key = keys[i], .num = INT64_MIN + i,
+						   .num_unit = keys[i] };
+	}
+	struct ddprof_sample bs = { fx_stack(&big, 0), DDPROF_PROFILE_MAX_FRAMES, neg, 2,
+				    labels, DDPROF_PROFILE_MAX_LABELS };
+	assert_int_equal(ddprof_profile_add(p, &bs, INT64_MAX), 0);
+	roundtrip(p, &pp);
+	assert_int_equal(pp.nsamples, 3);
+	size_t biggest = 0;
+	for (size_t k = 0; k < pp.nsamples; k++)
+		if (pp.samples[k].nlocations > biggest)
+			biggest = pp.samples[k].nlocations;
+	assert_int_equal(biggest, DDPROF_PROFILE_MAX_FRAMES);
+	pprof_profile_free(&pp);
+	fx_stacks_free(&big);
 	s.nlocations = DDPROF_PROFILE_MAX_FRAMES + 1;
 	assert_int_equal(ddprof_profile_add(p, &s, 0), -DDPROF_ERR_INVALID);
 	fx_stacks_free(&fx);
@@ -956,6 +1060,12 @@ static int alloc_scenario(const struct fx_stacks *fx)
 		struct ddprof_sample s = { fx_stack(fx, i), fx->depth, vals, 2, labels, 2 };
 
 		STEP(ddprof_profile_add(p, &s, i % 3 ? 0 : 1000 + i));
+	}
+	STEP(ddprof_profile_set_static_strings(p, 1));
+	for (int i = 0; i < 10; i++) {
+		struct ddprof_sample s = { fx_stack(fx, i), fx->depth, vals, 2, labels, 2 };
+
+		STEP(ddprof_profile_add(p, &s, 0));
 	}
 	STEP(ddprof_profile_intern_cstr(p, "fast", &id));
 	struct ddprof_function_ids f = { id, 0, 0, 0 };
@@ -1004,6 +1114,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty_profile),
 		cmocka_unit_test(test_invalid_args),
+		cmocka_unit_test(test_extreme_start_time),
+		cmocka_unit_test(test_huge_string),
+		cmocka_unit_test(test_string_lengths),
 		cmocka_unit_test(test_roundtrip_simple),
 		cmocka_unit_test(test_mapping_flags_truthful),
 		cmocka_unit_test(test_timeline),

@@ -191,6 +191,44 @@ static void test_stripped(void **state)
 	dlclose(h);
 }
 
+/* Debug info moved to a separate file named by .gnu_debuglink, next to
+ * the stripped library: file and line come back. */
+static void test_debuglink(void **state)
+{
+	char dir[] = "/tmp/uwdbgXXXXXX", cmd[12000], lib[64];
+	const char *b = getenv("DDPROF_TEST_BUILD_DIR");
+	struct ddprof_symbol y;
+	void *h, *fn;
+
+	if (!b || b[0] != '/')
+		b = DDPROF_TEST_BUILD_DIR;
+	assert_non_null(mkdtemp(dir));
+	snprintf(lib, sizeof(lib), "%s/libp.so", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "cp %s/workloads/libuw_plugin.so %s && "
+		 "objcopy --only-keep-debug %s %s.debug && strip --strip-all %s && "
+		 "cd %s && objcopy --add-gnu-debuglink=libp.so.debug libp.so",
+		 b, lib, lib, lib, lib, dir);
+	if (system(cmd)) {
+		fprintf(stderr, "objcopy/strip unavailable: debuglink skipped\n");
+		return;
+	}
+	h = dlopen(lib, RTLD_NOW);
+	assert_non_null(h);
+	fn = dlsym(h, "uw_plugin_work");
+	assert_non_null(fn);
+	uw_maps_free(&maps);
+	assert_int_equal(uw_maps_load(&maps, 0), 0);
+	lookup((uintptr_t)fn + 1, false, &y);
+	assert_string_equal(y.lines[y.nr_lines - 1].name, "uw_plugin_work");
+	assert_true(y.mapping.has_line_numbers);
+	assert_non_null(strstr(y.lines[y.nr_lines - 1].file, "uw_plugin_lib.c"));
+	assert_true(y.lines[y.nr_lines - 1].line > 0);
+	dlclose(h);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -368,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_inline_chain),
 		cmocka_unit_test(test_demangle),
 		cmocka_unit_test(test_stripped),
+		cmocka_unit_test(test_debuglink),
 		cmocka_unit_test(test_perfmap),
 		cmocka_unit_test(test_kallsyms),
 		cmocka_unit_test(test_corrupt_elf),

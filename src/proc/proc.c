@@ -674,14 +674,8 @@ int ddprof_proc_table_fork(struct ddprof_proc_table *t, pid_t pid, pid_t ppid,
 	int err;
 
 	if (pid == ppid) {
-		char comm[COMM_LEN];
-
 		err = ddprof_proc_table_get(t, pid, &p);
-		if (err)
-			return err;
-		/* the name lives in p->threads, which thread_set may move */
-		snprintf(comm, sizeof(comm), "%s", ddprof_proc_thread_name(p, ptid));
-		return thread_set(p, tid, comm);
+		return err ? err : thread_set(p, tid, ddprof_proc_thread_name(p, ptid));
 	}
 	/* the child starts as a copy of its parent: read the parent if it is
 	 * new to us (it outlives the child more often than not) */

@@ -1,9 +1,10 @@
 /* libFuzzer target: arbitrary bytes as an ELF file of a profiled process.
  * They are written to a file and loaded through the same code paths the
  * unwinder and symbolizer use: the validated image (program headers, build
- * id), the unwind table (.eh_frame_hdr handed to libunwind, .debug_frame
- * through libdw), a whole remote unwind of a synthetic sample whose pc lies
- * in the file, and the libdwfl symbol/DWARF lookups. */
+ * id), the unwind table (.eh_frame_hdr handed to libunwind, the rules
+ * computed from .eh_frame / .debug_frame through libdw), a whole remote
+ * unwind of a synthetic sample whose pc lies in the file, and the libdwfl
+ * symbol/DWARF lookups. */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,20 +48,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-struct stack {
-	uint8_t b[STACK_LEN];
-};
-
-static int stack_read(void *arg, uint64_t addr, uint64_t *val)
-{
-	const struct stack *s = arg;
-
-	if (addr < STACK_ADDR || addr - STACK_ADDR > STACK_LEN - 8)
-		return -1;
-	memcpy(val, s->b + (addr - STACK_ADDR), 8);
-	return 0;
-}
-
 static const struct ddprof_map *find_map(void *arg, uint64_t addr)
 {
 	const struct ddprof_map *m = arg;
@@ -100,28 +87,22 @@ static void image_checks(const struct ddprof_map *map)
 	ddprof_elf_image_free(img);
 }
 
-static void cfi_checks(const struct ddprof_map *map, const uint8_t *data,
-		       size_t size)
+static void cfi_checks(const struct ddprof_map *map)
 {
 	struct ddprof_cfi_table *t;
-	struct stack st;
-	uint64_t regs[17] = { 0 };
+	struct ddprof_cfi_rule r;
 
 	if (ddprof_cfi_table_open(&t, getpid(), map))
 		return;
-	memset(&st, 0, sizeof(st));
-	memcpy(st.b, data, size < STACK_LEN ? size : STACK_LEN);
 	for (unsigned i = 0; i < t->img->nr_loads && i < 4; i++) {
 		const struct ddprof_elf_load *l = &t->img->loads[i];
 
 		if (!(l->flags & 1)) /* PF_X */
 			continue;
-		for (uint64_t off = 0; off < l->memsz && off < 64; off += 13) {
-			regs[16] = MAP_START + l->vaddr + off;
-			regs[7] = STACK_ADDR;
-			regs[6] = STACK_ADDR + 64;
-			(void)ddprof_cfi_table_debug_step(t, MAP_START, off & 1,
-							  regs, stack_read, &st);
+		for (uint64_t off = 0; off < l->memsz && off < 256; off += 7) {
+			ddprof_cfi_table_rule(t, l->vaddr + off, &r);
+			if (r.kind > DDPROF_CFI_RULE_NONE)
+				abort();
 		}
 	}
 	ddprof_cfi_table_free(t);
@@ -221,7 +202,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	map.path = path;
 
 	image_checks(&map);
-	cfi_checks(&map, data, size);
+	cfi_checks(&map);
 	unwind_checks(&map, data, size);
 	symfile_checks(data, size);
 	return 0;

@@ -354,6 +354,28 @@ static size_t heap_in_use(void)
 	return mallinfo2().uordblks;
 }
 
+/* Regression (ASan, fault test with 2000 processes under -a): a new
+ * thread took its name from its creator's entry in the thread array,
+ * which adding the new entry reallocates or shifts: a read after free. */
+static void test_thread_fork_name_survives_growth(void **state)
+{
+	struct ddprof_proc_table *t;
+	struct ddprof_proc *p;
+	struct events e;
+	char name[16];
+
+	t = new_table(&e);
+	assert_int_equal(ddprof_proc_table_get(t, 100, &p), 0);
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "w%d", i);
+		assert_int_equal(ddprof_proc_table_comm(t, 100, 1000 + i, name, false), 0);
+		/* a lower tid than its creator's: the entries shift */
+		assert_int_equal(ddprof_proc_table_fork(t, 100, 100, 900 - i, 1000 + i), 0);
+		assert_string_equal(ddprof_proc_thread_name(p, 900 - i), name);
+	}
+	ddprof_proc_table_free(t);
+}
+
 static void test_many_short_lived(void **state)
 {
 	struct ddprof_proc_table *t;
@@ -440,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_seed_and_lookup),
 		cmocka_unit_test(test_mmap_overlap),
 		cmocka_unit_test(test_fork_exec_exit),
+		cmocka_unit_test(test_thread_fork_name_survives_growth),
 		cmocka_unit_test(test_many_short_lived),
 		cmocka_unit_test(test_open_own_map),
 	};

@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential pkg-config libelf-dev libdw-dev libunwind-dev liblz4-dev
 libcurl4-openssl-dev libnanopb-dev nanopb protobuf-compiler libcmocka-dev
-zlib1g-dev libiberty-dev golang-go lz4 python3 linux-perf clang
+zlib1g-dev libdeflate-dev libiberty-dev golang-go lz4 python3 linux-perf clang
 libclang-rt-14-dev mandoc valgrind curl g++ file binutils openssl time"
 
 missing=""

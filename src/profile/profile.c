@@ -184,6 +184,7 @@ void ddprof_profile_free(struct ddprof_profile *p)
 	ddprof_pfree(p->scr_strs);
 	ddprof_pfree(p->pcache);
 	ddprof_pfree(p->fcache);
+	ddprof_scache_fini(&p->sc);
 	ddprof_pfree(p);
 }
 
@@ -217,7 +218,7 @@ int ddprof_profile_reset(struct ddprof_profile *p, struct ddprof_profile **prev)
 		box_free(p->box);
 	}
 	p->box = fresh;
-	p->epoch = p->stamp; /* string cache entries predate the new store */
+	p->epoch = p->stamp; /* string and sample cache entries predate the new store */
 	p->gen = new_gen();
 	p->start_ns = ddprof_now_ns();
 	return 0;

@@ -241,6 +241,45 @@ static int location_static(struct ddprof_profile *p,
 	return 0;
 }
 
+/* Interns the stack of sample frame by frame. */
+static int stack_by_frames(struct ddprof_profile *p, const struct ddprof_sample *sample,
+			uint32_t *sidx)
+{
+	int rc;
+
+	for (size_t i = 0; i < sample->nlocations; i++) {
+		if (p->static_strings)
+			rc = location_static(p, &sample->locations[i], &p->scr_locs[i]);
+		else
+			rc = location_from_strings(p, &sample->locations[i], &p->scr_locs[i]);
+		if (rc)
+			return rc;
+	}
+	return ddprof_store_intern_stack(&p->box->st, p->scr_locs,
+					 (uint32_t)sample->nlocations, sidx);
+}
+
+/* Default mode: a stack seen before is found whole in the sample cache
+ * (its strings compared with the cached copies); otherwise it is interned
+ * frame by frame and remembered. */
+static int stack_cached(struct ddprof_profile *p, const struct ddprof_sample *sample,
+			uint32_t *sidx)
+{
+	int rc;
+
+	if (ddprof__scache_off)
+		return stack_by_frames(p, sample, sidx);
+	if (!p->sc.ents && (rc = ddprof_scache_init(&p->sc)))
+		return rc;
+	if (ddprof_scache_lookup(&p->sc, sample->locations, sample->nlocations,
+				 p->epoch, sidx))
+		return 0;
+	if ((rc = stack_by_frames(p, sample, sidx)))
+		return rc;
+	ddprof_scache_insert(&p->sc, *sidx, p->stamp);
+	return 0;
+}
+
 int ddprof_profile_add(struct ddprof_profile *p,
 		       const struct ddprof_sample *sample,
 		       int64_t timestamp_ns)
@@ -266,20 +305,15 @@ int ddprof_profile_add(struct ddprof_profile *p,
 		memset(p->pcache, 0, sizeof(*p->pcache) << DDPROF_PCACHE_BITS);
 		if (p->fcache)
 			memset(p->fcache, 0, sizeof(*p->fcache) << DDPROF_FCACHE_BITS);
+		ddprof_scache_clear_stamps(&p->sc);
 		p->epoch = 0;
 		p->stamp = 1;
 	}
 
-	for (size_t i = 0; i < sample->nlocations; i++) {
-		if (p->static_strings)
-			rc = location_static(p, &sample->locations[i], &p->scr_locs[i]);
-		else
-			rc = location_from_strings(p, &sample->locations[i], &p->scr_locs[i]);
-		if (rc)
-			return rc;
-	}
-	rc = ddprof_store_intern_stack(st, p->scr_locs, (uint32_t)sample->nlocations,
-				       &sidx);
+	if (p->static_strings)
+		rc = stack_by_frames(p, sample, &sidx);
+	else
+		rc = stack_cached(p, sample, &sidx);
 	if (rc)
 		return rc;
 

@@ -1,7 +1,7 @@
 /* Sample cache of the simple add path: a whole stack, flattened to its
  * numbers and string pointers, maps to its interned stack index. A hit is
  * trusted only after every distinct string of the stack has been compared
- * with the copy stored in the entry, so callers may reuse their buffers. */
+ * with its interned copy in the store, so callers may reuse their buffers. */
 #ifndef DDPROF_PROFILE_SCACHE_H
 #define DDPROF_PROFILE_SCACHE_H
 
@@ -9,22 +9,24 @@
 #include <stdint.h>
 
 #include "ddprof/profile.h"
+#include "store.h"
 
-#define DDPROF_SCACHE_BITS 16
+#define DDPROF_SCACHE_BITS 12
+#define DDPROF_SCACHE_WAYS 4 /* entries of a bucket: 1 << BITS in all */
 /* Stacks whose flattened key exceeds this many words are not cached. */
 #define DDPROF_SCACHE_MAX_WORDS 2048
-/* Total bytes of all entries' copies; beyond it new stacks are not cached. */
+/* Total bytes of all entries' blobs; beyond it new stacks are not cached. */
 #define DDPROF_SCACHE_BUDGET (8u << 20)
 
-/* One cached stack. blob holds the key words, then the check list (word
- * index of a pointer, offset of its copy), then the copies of the strings
- * (NUL included). */
+/* One cached stack. blob holds the key words, then the check list: per
+ * distinct string pointer of the key, its word index and the index of its
+ * string in the store. */
 struct ddprof_scache_ent {
 	uint64_t h;
 	unsigned char *blob;
 	uint32_t nwords, nchk, cap;
 	uint32_t sidx;  /* stack index in the store */
-	uint32_t stamp; /* add call that filled the entry */
+	uint32_t stamp; /* add call that last filled or hit the entry */
 };
 
 struct ddprof_scache {
@@ -50,17 +52,25 @@ void ddprof_scache_fini(struct ddprof_scache *c);
 void ddprof_scache_clear_stamps(struct ddprof_scache *c);
 
 /* Flattens the n locations into c's key and looks it up among entries
- * stamped after epoch. Returns 1 and sets *sidx on a verified hit, 0
- * otherwise (the key stays ready for ddprof_scache_insert()). */
-int ddprof_scache_lookup(struct ddprof_scache *c,
+ * stamped after epoch (entries of the current store st). Returns 1, sets
+ * *sidx and restamps the entry with stamp on a verified hit, 0 otherwise
+ * (the key stays ready for ddprof_scache_insert()). */
+int ddprof_scache_lookup(struct ddprof_scache *c, const struct ddprof_store *st,
 			 const struct ddprof_location *locs, size_t n,
-			 uint32_t epoch, uint32_t *sidx);
+			 uint32_t epoch, uint32_t stamp, uint32_t *sidx);
 
-/* Remembers the key of the last lookup as stack sidx, stamped stamp. A
- * stack too large for the cache or an allocation failure leaves it
- * uncached (the cache is only an accelerator); returns nothing. */
+/* Gives the store index of string s, already interned (0 for NULL or "").
+ * Returns 0 or a negative error. */
+typedef int (*ddprof_scache_str_fn)(void *ctx, const char *s, uint32_t *idx);
+
+/* Remembers the key of the last lookup as stack sidx, stamped stamp, in
+ * place of a way older than epoch or else the least recently used one;
+ * str_idx(ctx, ...) names the key's strings. A stack too large for the
+ * cache, an exhausted budget, an allocation or str_idx failure leave it
+ * uncached (the cache is only an accelerator). */
 void ddprof_scache_insert(struct ddprof_scache *c, uint32_t sidx,
-			  uint32_t stamp);
+			  uint32_t epoch, uint32_t stamp,
+			  ddprof_scache_str_fn str_idx, void *ctx);
 
 size_t ddprof_scache_memory(const struct ddprof_scache *c);
 

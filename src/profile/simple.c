@@ -259,6 +259,13 @@ static int stack_by_frames(struct ddprof_profile *p, const struct ddprof_sample 
 					 (uint32_t)sample->nlocations, sidx);
 }
 
+/* Index of a string of a stack just interned (str_idx() finds it in the
+ * string cache, verified during this call, or else in the store). */
+static int scache_str(void *ctx, const char *s, uint32_t *idx)
+{
+	return str_idx(ctx, s, idx);
+}
+
 /* Default mode: a stack seen before is found whole in the sample cache
  * (its strings compared with the cached copies); otherwise it is interned
  * frame by frame and remembered. */
@@ -271,12 +278,12 @@ static int stack_cached(struct ddprof_profile *p, const struct ddprof_sample *sa
 		return stack_by_frames(p, sample, sidx);
 	if (!p->sc.ents && (rc = ddprof_scache_init(&p->sc)))
 		return rc;
-	if (ddprof_scache_lookup(&p->sc, sample->locations, sample->nlocations,
-				 p->epoch, sidx))
+	if (ddprof_scache_lookup(&p->sc, &p->box->st, sample->locations,
+				 sample->nlocations, p->epoch, p->stamp, sidx))
 		return 0;
 	if ((rc = stack_by_frames(p, sample, sidx)))
 		return rc;
-	ddprof_scache_insert(&p->sc, *sidx, p->stamp);
+	ddprof_scache_insert(&p->sc, *sidx, p->epoch, p->stamp, scache_str, p);
 	return 0;
 }
 

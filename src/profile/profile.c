@@ -125,8 +125,9 @@ static int profile_shell(struct ddprof_profile **out,
 	p->scr_strs = ddprof_palloc((2 + 3 * DDPROF_PROFILE_MAX_LINES) *
 				    sizeof(*p->scr_strs));
 	p->pcache = ddprof_pcalloc(1u << DDPROF_PCACHE_BITS, sizeof(*p->pcache));
+	p->lcache = ddprof_pcalloc(1u << DDPROF_LCACHE_BITS, sizeof(*p->lcache));
 	if (!p->scr_locs || !p->scr_labels || !p->scr_lines || !p->scr_strs ||
-	    !p->pcache)
+	    !p->pcache || !p->lcache)
 		goto err;
 	*out = p;
 	return 0;
@@ -185,6 +186,7 @@ void ddprof_profile_free(struct ddprof_profile *p)
 	ddprof_pfree(p->pcache);
 	ddprof_pfree(p->fcache);
 	ddprof_scache_fini(&p->sc);
+	ddprof_pfree(p->lcache);
 	ddprof_pfree(p);
 }
 

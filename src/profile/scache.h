@@ -41,7 +41,8 @@ struct ddprof_scache {
 /* Test hook: when nonzero every stack hashes to this value, so lookups
  * rest on the comparison alone. Not part of the public API. */
 extern uint64_t ddprof__scache_force_hash;
-/* Test hook: when nonzero the simple path bypasses the cache. */
+/* Test hook: when nonzero the simple path bypasses this cache and the
+ * label-set cache (lcache.h). */
 extern int ddprof__scache_off;
 
 /* Allocates the cache. Returns 0 or -ENOMEM. */

@@ -313,6 +313,7 @@ int ddprof_profile_add(struct ddprof_profile *p,
 		if (p->fcache)
 			memset(p->fcache, 0, sizeof(*p->fcache) << DDPROF_FCACHE_BITS);
 		ddprof_scache_clear_stamps(&p->sc);
+		memset(p->lcache, 0, sizeof(*p->lcache) << DDPROF_LCACHE_BITS);
 		p->epoch = 0;
 		p->stamp = 1;
 	}
@@ -324,6 +325,14 @@ int ddprof_profile_add(struct ddprof_profile *p,
 	if (rc)
 		return rc;
 
+	if (!ddprof__scache_off &&
+	    ddprof_lcache_lookup(p->lcache, st, sample->labels, sample->nlabels,
+				 p->epoch, &lidx)) {
+		/* label strings already interned: same string order as below */
+		if (timestamp_ns && (rc = ddprof_profile_prepare_timeline(p)))
+			return rc;
+		return ddprof_store_add(st, sidx, lidx, sample->values, timestamp_ns);
+	}
 	sl = p->scr_labels;
 	for (size_t i = 0; i < sample->nlabels; i++) {
 		const struct ddprof_label *l = &sample->labels[i];
@@ -343,7 +352,9 @@ int ddprof_profile_add(struct ddprof_profile *p,
 	if (timestamp_ns && (rc = ddprof_profile_prepare_timeline(p)))
 		return rc;
 	rc = ddprof_store_intern_labels(st, sl, (uint32_t)sample->nlabels, &lidx);
-	if (!rc)
-		rc = ddprof_store_add(st, sidx, lidx, sample->values, timestamp_ns);
-	return rc;
+	if (rc)
+		return rc;
+	ddprof_lcache_insert(p->lcache, sample->labels, sample->nlabels, sl, lidx,
+			     p->stamp);
+	return ddprof_store_add(st, sidx, lidx, sample->values, timestamp_ns);
 }

@@ -799,7 +799,7 @@ static void build_random(struct ddprof_profile *p, unsigned seed)
 		labels[1].str = (i >> 1) % 3 ? bufs[i % 5] : NULL;
 		labels[1].num = i % 2;
 		assert_int_equal(ddprof_profile_add(p, &s, i % 9 ? 0 : 5000 + i), 0);
-		if (i == 2500)
+		if (i == 2499) /* then a label-set hit on the first timeline sample */
 			assert_int_equal(ddprof_profile_reset(p, NULL), 0);
 	}
 }

@@ -118,7 +118,7 @@ static struct ddprof_unwind *uw;
 static struct ddprof_symbolizer *sym;
 static struct ddprof_unwind_result res;
 
-static void on_sample(struct tally *t, const struct ddprof_sample *s,
+static void on_sample(struct tally *t, const struct ddprof_perf_sample *s,
 		      pid_t child)
 {
 	struct pmaps *p = proc_get(s->pid);
@@ -197,7 +197,7 @@ static void fill_attr(struct perf_event_attr *a)
 	a->exclude_hv = 1;
 }
 
-static void parse_sample(const uint8_t *p, struct ddprof_sample *s)
+static void parse_sample(const uint8_t *p, struct ddprof_perf_sample *s)
 {
 	const uint64_t *w = (const void *)p;
 	uint64_t mask = DDPROF_PERF_REGS_MASK;
@@ -231,7 +231,7 @@ static void on_record(struct tally *t, const struct perf_event_header *h,
 	const uint8_t *p = (const uint8_t *)(h + 1);
 
 	if (h->type == PERF_RECORD_SAMPLE) {
-		struct ddprof_sample s;
+		struct ddprof_perf_sample s;
 
 		parse_sample(p, &s);
 		on_sample(t, &s, child);

@@ -68,7 +68,7 @@ static void use_record(struct ddprof_proc_table *t, const struct ddprof_record *
 {
 	switch (r->type) {
 	case PERF_RECORD_SAMPLE: {
-		const struct ddprof_sample *s = &r->sample;
+		const struct ddprof_perf_sample *s = &r->sample;
 		struct ddprof_proc *p;
 
 		touch(s->callchain, s->nr_callchain * sizeof(uint64_t));

@@ -15,13 +15,17 @@ int ddprof__scache_off;
 /* Key layout: the frame count, then per location a header word (nlines,
  * bit 63: mapping differs from the previous location's), the address, the
  * mapping's start, limit, offset, filename, build_id when bit 63 is set,
- * then per line name, system_name, filename, line, start_line. Mapping
- * words of a run of frames in one mapping are written once, which keeps
- * entries small; the layout decodes unambiguously, so equal keys mean
+ * then per line name, system_name, filename, line, start_line, or for the
+ * usual frame (bit 62: one line, no system name, line numbers under 2^31)
+ * name, filename and both numbers in one word. Mapping words of a run of
+ * frames in one mapping are written once. Small entries compare faster
+ * and stay in cache; the layout decodes unambiguously, so equal keys mean
  * equal stacks. */
 #define MAP_NEW (1ULL << 63)
+#define SHORT_LINE (1ULL << 62)
 #define MAP_WORDS 5
 #define LINE_WORDS 5
+#define SHORT_WORDS 3
 
 int ddprof_scache_init(struct ddprof_scache *c)
 {
@@ -75,12 +79,24 @@ static void flatten(struct ddprof_scache *c, const struct ddprof_location *locs,
 	for (size_t i = 0; i < n; i++) {
 		const struct ddprof_location *l = &locs[i];
 		bool newmap = !i || !same_mapping(&l->mapping, &locs[i - 1].mapping);
+		uint64_t hdr;
 
 		if (l->nlines > DDPROF_PROFILE_MAX_LINES || (l->nlines && !l->lines) ||
 		    nw + 2 + MAP_WORDS + LINE_WORDS * l->nlines > DDPROF_SCACHE_MAX_WORDS)
 			return;
-		w[nw++] = l->nlines | (newmap ? MAP_NEW : 0);
+		hdr = l->nlines | (newmap ? MAP_NEW : 0);
+		if (l->nlines == 1 && !l->lines[0].function.system_name &&
+		    (uint64_t)l->lines[0].line < 1u << 31 &&
+		    (uint64_t)l->lines[0].function.start_line < 1u << 31)
+			hdr |= SHORT_LINE;
+		w[nw++] = hdr;
 		w[nw++] = l->address;
+		/* only addresses and the first names select the bucket (the
+		 * comparison of every word decides); independent multiplies
+		 * keep the dependency chain short */
+		h = (h << 7 | h >> 57) ^ (l->address * 0x9e3779b97f4a7c15ULL) ^
+		    ((l->nlines ? (uintptr_t)l->lines[0].function.name : 0) *
+		     0xc2b2ae3d27d4eb4fULL);
 		if (newmap) {
 			w[nw + 0] = l->mapping.start;
 			w[nw + 1] = l->mapping.limit;
@@ -88,6 +104,15 @@ static void flatten(struct ddprof_scache *c, const struct ddprof_location *locs,
 			w[nw + 3] = (uintptr_t)l->mapping.filename;
 			w[nw + 4] = (uintptr_t)l->mapping.build_id;
 			nw += MAP_WORDS;
+		}
+		if (hdr & SHORT_LINE) {
+			const struct ddprof_line *ln = l->lines;
+
+			w[nw + 0] = (uintptr_t)ln->function.name;
+			w[nw + 1] = (uintptr_t)ln->function.filename;
+			w[nw + 2] = (uint64_t)ln->line << 32 | (uint64_t)ln->function.start_line;
+			nw += SHORT_WORDS;
+			continue;
 		}
 		for (size_t j = 0; j < l->nlines; j++) {
 			const struct ddprof_line *ln = &l->lines[j];
@@ -99,12 +124,6 @@ static void flatten(struct ddprof_scache *c, const struct ddprof_location *locs,
 			w[nw + 4] = (uint64_t)ln->function.start_line;
 			nw += LINE_WORDS;
 		}
-		/* only addresses and the first names select the bucket (the
-		 * comparison of every word decides); independent multiplies
-		 * keep the dependency chain short */
-		h = (h << 7 | h >> 57) ^ (l->address * 0x9e3779b97f4a7c15ULL) ^
-		    ((l->nlines ? (uintptr_t)l->lines[0].function.name : 0) *
-		     0xc2b2ae3d27d4eb4fULL);
 	}
 	h ^= h >> 31;
 	h *= 0xd6e8feb86659fd93ULL;
@@ -210,7 +229,14 @@ static int checks(struct ddprof_scache *c, uint32_t *nchk,
 				return rc;
 			nw += MAP_WORDS;
 		}
-		for (uint64_t j = 0; j < (hdr & ~MAP_NEW); j++, nw += LINE_WORDS)
+		if (hdr & SHORT_LINE) {
+			if ((rc = add_check(c, seen, nw, nchk, str_idx, ctx)) ||
+			    (rc = add_check(c, seen, nw + 1, nchk, str_idx, ctx)))
+				return rc;
+			nw += SHORT_WORDS;
+			continue;
+		}
+		for (uint64_t j = 0; j < (uint32_t)hdr; j++, nw += LINE_WORDS)
 			for (uint32_t k = 0; k < 3; k++)
 				if ((rc = add_check(c, seen, nw + k, nchk, str_idx, ctx)))
 					return rc;

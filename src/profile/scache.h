@@ -12,7 +12,7 @@
 #include "store.h"
 
 #define DDPROF_SCACHE_BITS 12
-#define DDPROF_SCACHE_WAYS 4 /* entries of a bucket: 1 << BITS in all */
+#define DDPROF_SCACHE_WAYS 8 /* entries of a bucket: 1 << BITS in all */
 /* Stacks whose flattened key exceeds this many words are not cached. */
 #define DDPROF_SCACHE_MAX_WORDS 2048
 /* Total bytes of all entries' blobs; beyond it new stacks are not cached. */

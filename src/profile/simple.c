@@ -1,9 +1,12 @@
-/* The simple add path: samples arrive as strings. Strings are resolved
+/* The simple add path: samples arrive as strings. By default a stack seen
+ * before is found whole in the sample cache (scache.h) and the labels in
+ * the label-set cache (lcache.h), each hit verified by comparing every
+ * distinct string with its interned copy. Otherwise strings are resolved
  * through a cache keyed by the caller's pointer and verified by content
  * (one strcmp; a pointer met twice in one call is verified once), then
  * each location is found with one probe keyed by string indices and
- * numbers, so a known frame costs no string hashing at all. In the opt-in
- * static-strings mode a frame cache keyed by pointers skips even that. */
+ * numbers. In the opt-in static-strings mode a frame cache keyed by
+ * pointers skips the string reads. */
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>

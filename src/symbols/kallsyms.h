@@ -6,17 +6,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "symbols/arena.h"
-
 struct ddprof_ksym {
 	uint64_t addr;
-	const char *name; /* "func" or "func [module]", in the arena */
+	const char *name; /* "func" or "func [module]", in names */
 };
 
 struct ddprof_kallsyms {
 	struct ddprof_ksym *syms;
 	size_t n;
-	struct ddprof_arena arena;
+	char *names;      /* every name, NUL-terminated, back to back */
 };
 
 /* Loads text symbols from path (normally "/proc/kallsyms") into k, which

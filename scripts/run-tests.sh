@@ -17,6 +17,17 @@ for t in "$@"; do
 	DDPROF_TEST_BUILD_DIR=$build timeout -k 10 600 "$t" >"$log" 2>&1
 	rc=$?
 	cat "$log"
+	# live end-to-end tests sample a shared machine: one more run tells a
+	# load-induced miss from a bug, and both outcomes are printed
+	case "$name" in e2e/*)
+		if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+			echo "--- $name: failed (exit $rc), running it once more"
+			DDPROF_TEST_BUILD_DIR=$build timeout -k 10 600 "$t" >"$log" 2>&1
+			rc=$?
+			cat "$log"
+			[ "$rc" -eq 0 ] && echo "--- $name: passed on the second run (flaky under load)"
+		fi
+	esac
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
 	s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')

@@ -12,9 +12,8 @@
 
 #include "common/u64map.h"
 
-/* Only a pointer to the store is kept here: ddprof/profile.h and
- * perf/sample.h both define struct ddprof_sample, so a file that needs the
- * sampler or the unwinder must not include the store's header. */
+/* Only a pointer to the store is kept here: the CLI reaches the store
+ * through agg.c and sink.c alone. */
 struct ddprof_profile;
 
 struct ddprof_cli_agg {

@@ -71,7 +71,7 @@ static const struct ddprof_map *find_map(void *arg, uint64_t addr)
 	return ddprof_proc_find_map(arg, addr);
 }
 
-static void on_sample(void *ctx, const struct ddprof_sample *s,
+static void on_sample(void *ctx, const struct ddprof_perf_sample *s,
 		      struct ddprof_proc *p)
 {
 	struct session *ss = ctx;

@@ -85,6 +85,7 @@ int ddprof_tags_add(struct ddprof_strbuf *list, const char *key,
 int ddprof_tags_parse(struct ddprof_strbuf *list, const char *spec)
 {
 	size_t old_len = list->len;
+	int old_err = list->err;
 	const char *p = spec;
 	int err = 0;
 
@@ -103,9 +104,12 @@ int ddprof_tags_parse(struct ddprof_strbuf *list, const char *spec)
 		}
 		p = end ? end + 1 : b + strlen(b);
 	}
-	if (err && list->data && !list->err) {
+	/* also when the list itself failed (its size cap): the tags appended
+	 * before stay out, and so does the list's sticky error */
+	if (err && list->data) {
 		list->len = old_len;
 		list->data[old_len] = '\0';
+		list->err = old_err;
 	}
 	return err;
 }

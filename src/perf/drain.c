@@ -98,7 +98,7 @@ static int collect(struct ddprof_sampler *s, size_t *n)
 }
 
 static int on_sample(struct ddprof_sampler *s, size_t ring,
-		     const struct ddprof_sample *smp)
+		     const struct ddprof_perf_sample *smp)
 {
 	struct ddprof_proc *p;
 	int err;

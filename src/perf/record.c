@@ -83,7 +83,7 @@ bool ddprof_record_fmt_supported(const struct ddprof_record_fmt *fmt)
 }
 
 static int decode_sample(struct cursor *c, const struct ddprof_record_fmt *fmt,
-			 struct ddprof_sample *s)
+			 struct ddprof_perf_sample *s)
 {
 	uint64_t t = fmt->sample_type, v = 0;
 	int err = 0;

@@ -31,7 +31,7 @@ struct ddprof_record {
 	uint16_t misc;
 	struct ddprof_record_id id; /* for SAMPLE: copied from the sample */
 	union {
-		struct ddprof_sample sample;
+		struct ddprof_perf_sample sample;
 		struct {
 			uint32_t pid, tid;
 			uint64_t addr, len, pgoff;

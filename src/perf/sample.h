@@ -8,7 +8,7 @@
 
 #include "perf/regs.h"
 
-struct ddprof_sample {
+struct ddprof_perf_sample {
 	uint32_t pid, tid;
 	uint64_t time;           /* perf clock (CLOCK_MONOTONIC), ns */
 	uint32_t cpu;

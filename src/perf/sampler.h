@@ -29,7 +29,7 @@ struct ddprof_sampler_callbacks {
 	/* One sample. p is the sampled process (never NULL; its mappings are
 	 * current as of s->time); the callback may call
 	 * ddprof_proc_find_map(p, addr) and ddprof_proc_thread_name(p, tid). */
-	void (*on_sample)(void *ctx, const struct ddprof_sample *s,
+	void (*on_sample)(void *ctx, const struct ddprof_perf_sample *s,
 			  struct ddprof_proc *p);
 	/* The kernel dropped `count` samples on `cpu` (ring full). `period` is
 	 * the best estimate of one sample's weight (the last period seen on

@@ -125,8 +125,9 @@ static int profile_shell(struct ddprof_profile **out,
 	p->scr_strs = ddprof_palloc((2 + 3 * DDPROF_PROFILE_MAX_LINES) *
 				    sizeof(*p->scr_strs));
 	p->pcache = ddprof_pcalloc(1u << DDPROF_PCACHE_BITS, sizeof(*p->pcache));
+	p->lcache = ddprof_pcalloc(1u << DDPROF_LCACHE_BITS, sizeof(*p->lcache));
 	if (!p->scr_locs || !p->scr_labels || !p->scr_lines || !p->scr_strs ||
-	    !p->pcache)
+	    !p->pcache || !p->lcache)
 		goto err;
 	*out = p;
 	return 0;
@@ -184,6 +185,8 @@ void ddprof_profile_free(struct ddprof_profile *p)
 	ddprof_pfree(p->scr_strs);
 	ddprof_pfree(p->pcache);
 	ddprof_pfree(p->fcache);
+	ddprof_scache_fini(&p->sc);
+	ddprof_pfree(p->lcache);
 	ddprof_pfree(p);
 }
 
@@ -217,7 +220,7 @@ int ddprof_profile_reset(struct ddprof_profile *p, struct ddprof_profile **prev)
 		box_free(p->box);
 	}
 	p->box = fresh;
-	p->epoch = p->stamp; /* string cache entries predate the new store */
+	p->epoch = p->stamp; /* string and sample cache entries predate the new store */
 	p->gen = new_gen();
 	p->start_ns = ddprof_now_ns();
 	return 0;

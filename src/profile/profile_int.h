@@ -4,6 +4,8 @@
 #define DDPROF_PROFILE_INT_H
 
 #include "ddprof/profile.h"
+#include "lcache.h"
+#include "scache.h"
 #include "store.h"
 #include "upscale.h"
 
@@ -59,6 +61,8 @@ struct ddprof_profile {
 	uint32_t *scr_strs; /* string indices of one location */
 	struct ddprof_pcache_ent *pcache;
 	struct ddprof_fcache_ent *fcache;
+	struct ddprof_scache sc; /* default mode only, allocated on first use */
+	struct ddprof_lcache_ent *lcache; /* 1 << DDPROF_LCACHE_BITS */
 	uint32_t stamp;     /* number of simple add calls, wraps */
 	uint32_t epoch;     /* stamp of the last call before the last reset */
 	int static_strings; /* see ddprof_profile_set_static_strings() */

@@ -1,9 +1,12 @@
-/* The simple add path: samples arrive as strings. Strings are resolved
+/* The simple add path: samples arrive as strings. By default a stack seen
+ * before is found whole in the sample cache (scache.h) and the labels in
+ * the label-set cache (lcache.h), each hit verified by comparing every
+ * distinct string with its interned copy. Otherwise strings are resolved
  * through a cache keyed by the caller's pointer and verified by content
  * (one strcmp; a pointer met twice in one call is verified once), then
  * each location is found with one probe keyed by string indices and
- * numbers, so a known frame costs no string hashing at all. In the opt-in
- * static-strings mode a frame cache keyed by pointers skips even that. */
+ * numbers. In the opt-in static-strings mode a frame cache keyed by
+ * pointers skips the string reads. */
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -241,6 +244,52 @@ static int location_static(struct ddprof_profile *p,
 	return 0;
 }
 
+/* Interns the stack of sample frame by frame. */
+static int stack_by_frames(struct ddprof_profile *p, const struct ddprof_sample *sample,
+			uint32_t *sidx)
+{
+	int rc;
+
+	for (size_t i = 0; i < sample->nlocations; i++) {
+		if (p->static_strings)
+			rc = location_static(p, &sample->locations[i], &p->scr_locs[i]);
+		else
+			rc = location_from_strings(p, &sample->locations[i], &p->scr_locs[i]);
+		if (rc)
+			return rc;
+	}
+	return ddprof_store_intern_stack(&p->box->st, p->scr_locs,
+					 (uint32_t)sample->nlocations, sidx);
+}
+
+/* Index of a string of a stack just interned (str_idx() finds it in the
+ * string cache, verified during this call, or else in the store). */
+static int scache_str(void *ctx, const char *s, uint32_t *idx)
+{
+	return str_idx(ctx, s, idx);
+}
+
+/* Default mode: a stack seen before is found whole in the sample cache
+ * (its strings compared with the cached copies); otherwise it is interned
+ * frame by frame and remembered. */
+static int stack_cached(struct ddprof_profile *p, const struct ddprof_sample *sample,
+			uint32_t *sidx)
+{
+	int rc;
+
+	if (ddprof__scache_off)
+		return stack_by_frames(p, sample, sidx);
+	if (!p->sc.ents && (rc = ddprof_scache_init(&p->sc)))
+		return rc;
+	if (ddprof_scache_lookup(&p->sc, &p->box->st, sample->locations,
+				 sample->nlocations, p->epoch, p->stamp, sidx))
+		return 0;
+	if ((rc = stack_by_frames(p, sample, sidx)))
+		return rc;
+	ddprof_scache_insert(&p->sc, *sidx, p->epoch, p->stamp, scache_str, p);
+	return 0;
+}
+
 int ddprof_profile_add(struct ddprof_profile *p,
 		       const struct ddprof_sample *sample,
 		       int64_t timestamp_ns)
@@ -266,23 +315,27 @@ int ddprof_profile_add(struct ddprof_profile *p,
 		memset(p->pcache, 0, sizeof(*p->pcache) << DDPROF_PCACHE_BITS);
 		if (p->fcache)
 			memset(p->fcache, 0, sizeof(*p->fcache) << DDPROF_FCACHE_BITS);
+		ddprof_scache_clear_stamps(&p->sc);
+		memset(p->lcache, 0, sizeof(*p->lcache) << DDPROF_LCACHE_BITS);
 		p->epoch = 0;
 		p->stamp = 1;
 	}
 
-	for (size_t i = 0; i < sample->nlocations; i++) {
-		if (p->static_strings)
-			rc = location_static(p, &sample->locations[i], &p->scr_locs[i]);
-		else
-			rc = location_from_strings(p, &sample->locations[i], &p->scr_locs[i]);
-		if (rc)
-			return rc;
-	}
-	rc = ddprof_store_intern_stack(st, p->scr_locs, (uint32_t)sample->nlocations,
-				       &sidx);
+	if (p->static_strings)
+		rc = stack_by_frames(p, sample, &sidx);
+	else
+		rc = stack_cached(p, sample, &sidx);
 	if (rc)
 		return rc;
 
+	if (!ddprof__scache_off &&
+	    ddprof_lcache_lookup(p->lcache, st, sample->labels, sample->nlabels,
+				 p->epoch, &lidx)) {
+		/* label strings already interned: same string order as below */
+		if (timestamp_ns && (rc = ddprof_profile_prepare_timeline(p)))
+			return rc;
+		return ddprof_store_add(st, sidx, lidx, sample->values, timestamp_ns);
+	}
 	sl = p->scr_labels;
 	for (size_t i = 0; i < sample->nlabels; i++) {
 		const struct ddprof_label *l = &sample->labels[i];
@@ -302,7 +355,9 @@ int ddprof_profile_add(struct ddprof_profile *p,
 	if (timestamp_ns && (rc = ddprof_profile_prepare_timeline(p)))
 		return rc;
 	rc = ddprof_store_intern_labels(st, sl, (uint32_t)sample->nlabels, &lidx);
-	if (!rc)
-		rc = ddprof_store_add(st, sidx, lidx, sample->values, timestamp_ns);
-	return rc;
+	if (rc)
+		return rc;
+	ddprof_lcache_insert(p->lcache, sample->labels, sample->nlabels, sl, lidx,
+			     p->stamp);
+	return ddprof_store_add(st, sidx, lidx, sample->values, timestamp_ns);
 }

@@ -26,7 +26,9 @@ void ddprof_profile_stats(const struct ddprof_profile *p,
 	out->label_sets = st->nlsets;
 	out->memory_bytes = ddprof_store_memory(st) + sizeof(*p) + sizeof(*p->box) +
 			    (sizeof(*p->pcache) << DDPROF_PCACHE_BITS) +
-			    (p->fcache ? sizeof(*p->fcache) << DDPROF_FCACHE_BITS : 0);
+			    (p->fcache ? sizeof(*p->fcache) << DDPROF_FCACHE_BITS : 0) +
+			    (sizeof(*p->lcache) << DDPROF_LCACHE_BITS) +
+			    ddprof_scache_memory(&p->sc);
 }
 
 size_t ddprof_profile_sample_types(const struct ddprof_profile *p,

@@ -54,7 +54,7 @@ struct uw_space {
 struct uw_ctx {
 	struct ddprof_unwind *u;
 	struct uw_space *space;
-	const struct ddprof_sample *s;
+	const struct ddprof_perf_sample *s;
 	ddprof_find_map_fn find_map;
 	void *fm_arg;
 	uint64_t regs[UW_NREGS];
@@ -420,7 +420,7 @@ static bool push(struct ddprof_unwind_result *res, uint64_t pc,
 
 /* Copies the kernel part of the callchain; returns the index of the first
  * user entry (after PERF_CONTEXT_USER) or nr when there is none. */
-static uint64_t kernel_frames(const struct ddprof_sample *s,
+static uint64_t kernel_frames(const struct ddprof_perf_sample *s,
 			      struct ddprof_unwind_result *res)
 {
 	uint64_t i, user = s->nr_callchain;
@@ -588,7 +588,7 @@ static void walk(struct uw_ctx *ctx, struct ddprof_unwind_result *res)
 	}
 }
 
-int ddprof_unwind_sample(struct ddprof_unwind *u, const struct ddprof_sample *s,
+int ddprof_unwind_sample(struct ddprof_unwind *u, const struct ddprof_perf_sample *s,
 			 ddprof_find_map_fn find_map, void *arg,
 			 struct ddprof_unwind_result *res)
 {

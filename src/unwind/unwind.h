@@ -95,7 +95,7 @@ void ddprof_unwind_free(struct ddprof_unwind *u);
  * Returns 0 whenever *res holds a usable stack (possibly just the leaf and
  * a marker), or a negative error (-DDPROF_ERR_INVALID: bad arguments).
  * Not thread-safe: one unwinder per thread. */
-int ddprof_unwind_sample(struct ddprof_unwind *u, const struct ddprof_sample *s,
+int ddprof_unwind_sample(struct ddprof_unwind *u, const struct ddprof_perf_sample *s,
 			 ddprof_find_map_fn find_map, void *arg,
 			 struct ddprof_unwind_result *res);
 

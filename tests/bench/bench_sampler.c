@@ -148,7 +148,7 @@ static void bench_churn(void)
 	ddprof_proc_table_free(t);
 }
 
-static void count_sample(void *ctx, const struct ddprof_sample *s,
+static void count_sample(void *ctx, const struct ddprof_perf_sample *s,
 			 struct ddprof_proc *p)
 {
 	ddprof_proc_find_map(p, s->ip);

@@ -52,7 +52,7 @@ static double now(void)
 int main(void)
 {
 	static struct ddprof_unwind_result res[NSTACKS];
-	struct ddprof_sample smp[NSTACKS];
+	struct ddprof_perf_sample smp[NSTACKS];
 	struct ddprof_symbolizer *sym;
 	struct ddprof_unwind *u;
 	struct uw_maps maps;

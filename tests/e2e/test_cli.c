@@ -515,7 +515,7 @@ static void test_attach(void **state)
 	pid_t target = start_demo("3");
 
 	snprintf(pidarg, sizeof(pidarg), "%d", (int)target);
-	run(&r, "-p", pidarg, "-d", "0.6", "-o", out);
+	run(&r, "-p", pidarg, "-d", "1", "-o", out);
 	kill(target, SIGKILL);
 	waitpid(target, NULL, 0);
 	expect_status(&r, 0);
@@ -755,7 +755,8 @@ static size_t read_pty(int master, char *buf, size_t len)
 static void test_status_line_on_tty(void **state)
 {
 	need_perf();
-	char *argv[] = { bin, "-o", path_in_tmp("tty.pb.gz"), "--", demo, "0.8", NULL };
+	/* the line is first drawn after a second: run longer than that */
+	char *argv[] = { bin, "-o", path_in_tmp("tty.pb.gz"), "--", demo, "1.6", NULL };
 	char buf[8192];
 	int master, slave = open_pty(&master);
 	pid_t pid = spawn(argv, NULL, slave);

@@ -44,7 +44,7 @@ struct collect {
 	unsigned nr_ours;
 };
 
-static void on_sample(void *ctx, const struct ddprof_sample *s,
+static void on_sample(void *ctx, const struct ddprof_perf_sample *s,
 		      struct ddprof_proc *p)
 {
 	struct collect *c = ctx;

@@ -1,6 +1,6 @@
 /* End-to-end unwinding: samples real workloads (built -O2
- * -fomit-frame-pointer) with a minimal perf_event_open sampler (regs +
- * stack copy + callchain), unwinds and symbolizes every sample while the
+ * -fomit-frame-pointer) with the project's sampler (regs + stack copy +
+ * callchain, process table in time order), unwinds and symbolizes every sample while the
  * workload lives, and checks completeness, names and the split against
  * `perf record --call-graph dwarf`. Exits 77 without perf_event access. */
 #include <errno.h>
@@ -25,63 +25,32 @@
 #include <cmocka.h>
 #include <linux/perf_event.h>
 
+#include "perf/sampler.h"
+#include "proc/proc.h"
 #include "symbols/symbolizer.h"
 #include "unwind/unwind.h"
 
-#define RING_PAGES 512
-#define MAX_CPUS 64
 #define STACK_BYTES 32768
 #define MAX_NAMES 64
 
 static char wl_dir[4096];
 
-/* ---- process maps from MMAP2/FORK/COMM records ---------------------- */
-struct pmaps {
-	pid_t pid;
-	struct ddprof_map *m;
-	size_t n, cap;
-};
-static struct pmaps procs[64];
-static size_t nprocs;
+/* pids seen (the workload and what it forked), killed at the end */
+static pid_t seen[64];
+static size_t nseen;
 
-static struct pmaps *proc_get(pid_t pid)
+static void seen_add(pid_t pid)
 {
-	for (size_t i = 0; i < nprocs; i++)
-		if (procs[i].pid == pid)
-			return &procs[i];
-	if (nprocs == 64)
-		return NULL;
-	procs[nprocs] = (struct pmaps){ .pid = pid };
-	return &procs[nprocs++];
+	for (size_t i = 0; i < nseen; i++)
+		if (seen[i] == pid)
+			return;
+	if (nseen < 64)
+		seen[nseen++] = pid;
 }
 
-static void proc_add(struct pmaps *p, const struct ddprof_map *m)
-{
-	if (p->n == p->cap) {
-		p->cap = p->cap ? 2 * p->cap : 64;
-		p->m = realloc(p->m, p->cap * sizeof(*p->m));
-	}
-	p->m[p->n] = *m;
-	p->m[p->n].path = strdup(m->path);
-	p->n++;
-}
-
-static void proc_clear(struct pmaps *p)
-{
-	for (size_t i = 0; i < p->n; i++)
-		free((char *)p->m[i].path);
-	p->n = 0;
-}
-
-/* newest mapping first: a later mmap replaces what it overlaps */
 static const struct ddprof_map *proc_find(void *arg, uint64_t addr)
 {
-	struct pmaps *p = arg;
-
-	for (size_t i = p->n; i > 0; i--)
-		if (addr >= p->m[i - 1].start && addr < p->m[i - 1].end)
-			return &p->m[i - 1];
-	return NULL;
+	return ddprof_proc_find_map(arg, addr);
 }
 
 /* ---- counting --------------------------------------------------------- */
@@ -118,16 +87,16 @@ static struct ddprof_unwind *uw;
 static struct ddprof_symbolizer *sym;
 static struct ddprof_unwind_result res;
 
-static void on_sample(struct tally *t, const struct ddprof_sample *s,
-		      pid_t child)
+static void on_sample(struct tally *t, const struct ddprof_perf_sample *s,
+		      pid_t child, struct ddprof_proc *p)
 {
-	struct pmaps *p = proc_get(s->pid);
+	const char *tname = ddprof_proc_thread_name(p, s->tid);
 	bool rooted = false, hot;
 	const char *leaf = NULL;
 
-	/* the workload and what it forked (known from FORK records) */
-	if (!p || !p->n)
-		return;
+	seen_add(s->pid);
+	if (tname && !strncmp(tname, "uw_worker", 9))
+		t->thread_named = true;
 	t->samples++;
 	assert_int_equal(ddprof_unwind_sample(uw, s, proc_find, p, &res), 0);
 	if (!s->abi)
@@ -163,222 +132,100 @@ static void on_sample(struct tally *t, const struct ddprof_sample *s,
 	ddprof_symbolizer_trim(sym);
 }
 
-/* ---- minimal sampler ------------------------------------------------- */
-struct ring {
-	int fd;
-	struct perf_event_mmap_page *meta;
-	uint8_t *data;
-	size_t size;
+/* ---- the sampler ---------------------------------------------------- */
+struct run_ctx {
+	struct tally *t;
+	pid_t child;
 };
 
-static int perf_open(struct perf_event_attr *a, pid_t pid, int cpu)
+static void cb_sample(void *ctx, const struct ddprof_perf_sample *s,
+		      struct ddprof_proc *p)
 {
-	return syscall(SYS_perf_event_open, a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	struct run_ctx *c = ctx;
+
+	on_sample(c->t, s, c->child, p);
 }
 
-static void fill_attr(struct perf_event_attr *a)
+static void cb_lost(void *ctx, uint64_t count, uint64_t period, uint32_t cpu)
 {
-	memset(a, 0, sizeof(*a));
-	a->size = sizeof(*a);
-	a->type = PERF_TYPE_SOFTWARE;
-	a->config = PERF_COUNT_SW_CPU_CLOCK;
-	a->sample_period = 1000000; /* 1 ms */
-	a->sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
-			 PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD |
-			 PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER |
-			 PERF_SAMPLE_STACK_USER;
-	a->sample_regs_user = DDPROF_PERF_REGS_MASK;
-	a->sample_stack_user = STACK_BYTES;
-	a->mmap = a->mmap2 = a->comm = a->task = 1;
-	a->comm_exec = 1;
-	a->inherit = 1;
-	a->disabled = 1;
-	a->enable_on_exec = 1;
-	a->exclude_hv = 1;
+	struct run_ctx *c = ctx;
+
+	c->t->lost += count;
 }
 
-static void parse_sample(const uint8_t *p, struct ddprof_sample *s)
+static void cb_exec(void *ctx, struct ddprof_proc *p)
 {
-	const uint64_t *w = (const void *)p;
-	uint64_t mask = DDPROF_PERF_REGS_MASK;
-
-	memset(s, 0, sizeof(*s));
-	s->ip = *w++;
-	s->pid = (uint32_t)*w;
-	s->tid = (uint32_t)(*w++ >> 32);
-	s->time = *w++;
-	s->cpu = (uint32_t)*w++;
-	s->period = *w++;
-	s->nr_callchain = *w++;
-	s->callchain = w;
-	w += s->nr_callchain;
-	s->abi = *w++;
-	if (s->abi)
-		for (unsigned b = 0; b < 64; b++)
-			if (mask & (1ULL << b))
-				s->regs[b] = *w++;
-	s->stack_size = *w++;
-	if (s->stack_size) {
-		s->stack = (const uint8_t *)w;
-		w += s->stack_size / 8;
-		s->dyn_size = *w++;
-	}
-}
-
-static void on_record(struct tally *t, const struct perf_event_header *h,
-		      pid_t child)
-{
-	const uint8_t *p = (const uint8_t *)(h + 1);
-
-	if (h->type == PERF_RECORD_SAMPLE) {
-		struct ddprof_sample s;
-
-		parse_sample(p, &s);
-		on_sample(t, &s, child);
-	} else if (h->type == PERF_RECORD_LOST) {
-		t->lost += ((const uint64_t *)p)[1];
-	} else if (h->type == PERF_RECORD_MMAP2) {
-		struct {
-			uint32_t pid, tid;
-			uint64_t addr, len, pgoff;
-			uint32_t maj, min;
-			uint64_t ino, ino_gen;
-			uint32_t prot, flags;
-			char name[];
-		} const *r = (const void *)p;
-		struct pmaps *pm = proc_get(r->pid);
-		struct ddprof_map m = {
-			.start = r->addr, .end = r->addr + r->len,
-			.pgoff = r->pgoff, .prot = r->prot, .flags = r->flags,
-			.dev = makedev(r->maj, r->min), .ino = r->ino,
-			.path = r->name,
-		};
-
-		if (pm)
-			proc_add(pm, &m);
-	} else if (h->type == PERF_RECORD_FORK) {
-		const uint32_t *r = (const void *)p; /* pid, ppid, tid, ptid */
-		struct pmaps *parent = proc_get(r[1]), *c;
-
-		if (r[0] != r[2] || r[0] == r[1])
-			return; /* a thread */
-		c = proc_get(r[0]);
-		if (!c || !parent)
-			return;
-		proc_clear(c);
-		for (size_t i = 0; i < parent->n; i++)
-			proc_add(c, &parent->m[i]);
-	} else if (h->type == PERF_RECORD_COMM && (h->misc & PERF_RECORD_MISC_COMM_EXEC)) {
-		const uint32_t *r = (const void *)p;
-		struct pmaps *pm = proc_get(r[0]);
-
-		if (pm)
-			proc_clear(pm);
-		ddprof_unwind_forget_pid(uw, r[0]);
-	} else if (h->type == PERF_RECORD_COMM && strncmp((const char *)p + 8, "uw_worker", 9) == 0) {
-		t->thread_named = true;
-	}
-}
-
-static void drain(struct ring *r, struct tally *t, pid_t child)
-{
-	static uint8_t tmp[70000];
-	uint64_t head = __atomic_load_n(&r->meta->data_head, __ATOMIC_ACQUIRE);
-	uint64_t tail = r->meta->data_tail;
-
-	while (tail < head) {
-		struct perf_event_header h;
-		size_t off = tail % r->size;
-
-		if (r->size - off >= sizeof(h))
-			memcpy(&h, r->data + off, sizeof(h));
-		else {
-			memcpy(&h, r->data + off, r->size - off);
-			memcpy((uint8_t *)&h + (r->size - off), r->data,
-			       sizeof(h) - (r->size - off));
-		}
-		if (!h.size)
-			break;
-		if (r->size - off >= h.size) {
-			on_record(t, (const void *)(r->data + off), child);
-		} else {
-			memcpy(tmp, r->data + off, r->size - off);
-			memcpy(tmp + (r->size - off), r->data, h.size - (r->size - off));
-			on_record(t, (const void *)tmp, child);
-		}
-		tail += h.size;
-	}
-	__atomic_store_n(&r->meta->data_tail, tail, __ATOMIC_RELEASE);
+	ddprof_unwind_forget_pid(uw, ddprof_proc_pid(p));
+	ddprof_symbolizer_forget_pid(sym, ddprof_proc_pid(p));
 }
 
 static int perf_allowed(void)
 {
-	struct perf_event_attr a;
-	int fd;
+	struct perf_event_attr a = {
+		.size = sizeof(a),
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_period = 1000000,
+		.disabled = 1,
+		.exclude_kernel = 1,
+	};
+	int fd = syscall(SYS_perf_event_open, &a, 0, -1, -1,
+			 PERF_FLAG_FD_CLOEXEC);
 
-	fill_attr(&a);
-	a.enable_on_exec = 0;
-	a.inherit = 0;
-	fd = perf_open(&a, 0, -1);
 	if (fd < 0)
 		return 0;
 	close(fd);
 	return 1;
 }
 
-/* Runs workload args[0] (in wl_dir) under the sampler; fills t. */
+/* Runs workload args[0] (in wl_dir) under the project's sampler (wrap
+ * mode, 1 kHz, 32 KiB stacks) and fills t; stops when the workload says
+ * "done" (or exits), then kills it and whatever it forked. */
 static void profile(char *const args[], struct tally *t)
 {
-	int go[2], out[2], ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	struct ring rings[MAX_CPUS];
-	struct perf_event_attr a;
-	char path[4200], buf[256];
-	size_t got = 0;
-	pid_t child;
+	char path[4200], buf[256], *argv[8];
+	struct run_ctx c = { .t = t };
+	struct ddprof_sampler_opts o = {
+		.mode = DDPROF_SAMPLER_WRAP,
+		.period = 1000000, /* 1 ms of cpu-clock */
+		.stack_size = STACK_BYTES,
+		.argv = argv,
+		.cb = { .on_sample = cb_sample, .on_lost = cb_lost,
+			.on_proc_exec = cb_exec },
+		.ctx = &c,
+	};
+	struct ddprof_sampler *smp;
+	int out[2], saved_stdout;
+	size_t got = 0, i;
 	double deadline;
 
 	memset(t, 0, sizeof(*t));
+	nseen = 0;
 	snprintf(path, sizeof(path), "%s/%s", wl_dir, args[0]);
-	assert_int_equal(pipe(go), 0);
-	assert_int_equal(pipe(out), 0);
-	child = fork();
-	assert_true(child >= 0);
-	if (!child) {
-		char c;
-
-		setpgid(0, 0); /* so that the whole tree can be killed */
-		dup2(out[1], 1);
-		close(out[0]);
-		close(go[1]);
-		if (read(go[0], &c, 1) != 1)
-			_exit(126);
-		execv(path, args);
-		_exit(127);
-	}
-	close(go[0]);
+	argv[0] = path;
+	for (i = 1; args[i] && i < 7; i++)
+		argv[i] = args[i];
+	argv[i] = NULL;
+	/* the workload inherits our stdout: make it a pipe we read */
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	saved_stdout = dup(1);
+	dup2(out[1], 1);
+	assert_int_equal(ddprof_sampler_open(&smp, &o), 0);
+	dup2(saved_stdout, 1);
+	close(saved_stdout);
 	close(out[1]);
-	proc_get(child);
-	fill_attr(&a);
-	for (int c = 0; c < ncpu && c < MAX_CPUS; c++) {
-		size_t len = (RING_PAGES + 1) * 4096;
-
-		rings[c].fd = perf_open(&a, child, c);
-		assert_true(rings[c].fd >= 0);
-		rings[c].meta = mmap(NULL, len, PROT_READ | PROT_WRITE,
-				     MAP_SHARED, rings[c].fd, 0);
-		assert_true(rings[c].meta != MAP_FAILED);
-		rings[c].data = (uint8_t *)rings[c].meta + 4096;
-		rings[c].size = RING_PAGES * 4096;
-	}
-	assert_int_equal(write(go[1], "x", 1), 1);
+	c.child = ddprof_sampler_child(smp);
+	seen_add(c.child);
+	assert_int_equal(ddprof_sampler_start(smp), 0);
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
 	deadline = time(NULL) + 60;
 	while (time(NULL) < deadline) {
+		struct pollfd pfd = { .fd = ddprof_sampler_fd(smp),
+				      .events = POLLIN };
 		ssize_t n;
 
-		poll(NULL, 0, 20);
-		for (int c = 0; c < ncpu && c < MAX_CPUS; c++)
-			drain(&rings[c], t, child);
+		poll(&pfd, 1, 20);
+		assert_true(ddprof_sampler_drain(smp) >= 0);
 		n = read(out[0], buf + got, sizeof(buf) - 1 - got);
 		if (n > 0)
 			got += n;
@@ -386,23 +233,18 @@ static void profile(char *const args[], struct tally *t)
 		if (strstr(buf, "done") || n == 0)
 			break;
 	}
-	for (int c = 0; c < ncpu && c < MAX_CPUS; c++) {
-		drain(&rings[c], t, child);
-		munmap(rings[c].meta, (RING_PAGES + 1) * 4096);
-		close(rings[c].fd);
-	}
-	kill(-child, SIGKILL);
-	kill(child, SIGKILL);
-	waitpid(child, NULL, 0);
-	close(go[1]);
+	ddprof_sampler_stop(smp);
+	ddprof_sampler_drain(smp);
+	for (i = 0; i < nseen; i++)
+		kill(seen[i], SIGKILL);
+	waitpid(c.child, NULL, 0);
+	ddprof_sampler_child_reaped(smp);
+	ddprof_sampler_close(smp);
 	close(out[0]);
-	ddprof_symbolizer_forget_pid(sym, child);
-	ddprof_unwind_forget_pid(uw, child);
-	for (size_t i = 0; i < nprocs; i++) {
-		proc_clear(&procs[i]);
-		free(procs[i].m);
+	for (i = 0; i < nseen; i++) {
+		ddprof_symbolizer_forget_pid(sym, seen[i]);
+		ddprof_unwind_forget_pid(uw, seen[i]);
 	}
-	nprocs = 0;
 }
 
 static void report(const char *name, const struct tally *t)

@@ -113,7 +113,7 @@ static void unwind_checks(const struct ddprof_map *map, const uint8_t *data,
 {
 	static struct ddprof_unwind_result res;
 	struct ddprof_elf_image *img;
-	struct ddprof_sample s;
+	struct ddprof_perf_sample s;
 	static uint8_t stack[STACK_LEN];
 	uint64_t ip = MAP_START;
 

@@ -19,6 +19,16 @@ static char procfs[] = "/tmp/ddprof-fuzz-maps-XXXXXX";
 static char maps_path[128];
 static volatile uint64_t sink;
 
+static void cleanup(void)
+{
+	char dir[96];
+
+	unlink(maps_path);
+	snprintf(dir, sizeof(dir), "%s/4242", procfs);
+	rmdir(dir);
+	rmdir(procfs);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char dir[96];
@@ -30,6 +40,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (mkdir(dir, 0700))
 		abort();
 	snprintf(maps_path, sizeof(maps_path), "%s/maps", dir);
+	atexit(cleanup);
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "ddprof/log.h"
 #include "perf/record.h"
@@ -22,12 +23,18 @@ static _Alignas(4096) uint8_t ring_mem[PAGE + DATA];
 static char empty_procfs[] = "/tmp/ddprof-fuzz-procfs-XXXXXX";
 static volatile uint64_t sink;
 
+static void cleanup(void)
+{
+	rmdir(empty_procfs);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	ddprof_log_set(NULL, NULL, DDPROF_LOG_ERROR);
 	/* processes the records name must not be read from the real /proc */
 	if (!mkdtemp(empty_procfs))
 		abort();
+	atexit(cleanup);
 	return 0;
 }
 
@@ -68,7 +75,7 @@ static void use_record(struct ddprof_proc_table *t, const struct ddprof_record *
 {
 	switch (r->type) {
 	case PERF_RECORD_SAMPLE: {
-		const struct ddprof_sample *s = &r->sample;
+		const struct ddprof_perf_sample *s = &r->sample;
 		struct ddprof_proc *p;
 
 		touch(s->callchain, s->nr_callchain * sizeof(uint64_t));

@@ -90,7 +90,7 @@ __attribute__((noinline)) void uw_capture_here(struct uw_capture *c,
 	__asm__ volatile("" ::: "memory");
 }
 
-void uw_capture_to_sample(const struct uw_capture *c, struct ddprof_sample *s)
+void uw_capture_to_sample(const struct uw_capture *c, struct ddprof_perf_sample *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->pid = getpid();

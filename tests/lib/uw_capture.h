@@ -27,7 +27,7 @@ void uw_capture_here(struct uw_capture *c, size_t max);
 
 /* Fills s from c, as a sample of pid/tid (the stack stays in c). */
 void uw_capture_to_sample(const struct uw_capture *c,
-			  struct ddprof_sample *s);
+			  struct ddprof_perf_sample *s);
 
 struct uw_maps {
 	struct ddprof_map *m;

@@ -144,6 +144,27 @@ static void test_tags(void **state)
 	expect_tags(long_tag, 0, want, NULL);
 }
 
+/* Regression (fuzz_tags): a spec whose valid tags overflow the list's
+ * size cap left the tags appended before the overflow in the list. */
+static void test_tags_over_cap_leaves_list(void **state)
+{
+	struct ddprof_strbuf sb;
+	char spec[64 * 12 + 1] = "";
+
+	for (int i = 0; i < 64; i++)
+		snprintf(spec + strlen(spec), sizeof(spec) - strlen(spec),
+			 "k%02d:vvvvvv,", i);
+	ddprof_strbuf_init(&sb, 256);
+	ddprof_strbuf_adds(&sb, "pre:x");
+	assert_int_equal(ddprof_tags_parse(&sb, spec), -DDPROF_ERR_TOO_BIG);
+	assert_string_equal(sb.data, "pre:x");
+	assert_int_equal(sb.err, 0);
+	/* still usable */
+	assert_int_equal(ddprof_tags_parse(&sb, "a:b"), 0);
+	assert_string_equal(sb.data, "pre:x,a:b");
+	ddprof_strbuf_fini(&sb);
+}
+
 static void test_tags_add(void **state)
 {
 	struct ddprof_strbuf sb;
@@ -330,6 +351,7 @@ int main(void)
 		cmocka_unit_test_setup(test_strbuf_cap, setup),
 		cmocka_unit_test_setup(test_rfc3339, setup),
 		cmocka_unit_test_setup(test_tags, setup),
+		cmocka_unit_test_setup(test_tags_over_cap_leaves_list, setup),
 		cmocka_unit_test_setup(test_tags_add, setup),
 		cmocka_unit_test_setup(test_event, setup),
 		cmocka_unit_test_setup(test_endpoints, setup),

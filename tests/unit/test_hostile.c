@@ -388,7 +388,7 @@ static void test_corrupt_elf_copies(void **state)
 		struct ddprof_map m;
 		struct ddprof_frame fr = { .pc = pc, .kind = DDPROF_FRAME_USER };
 		struct ddprof_symbol sym;
-		struct ddprof_sample smp;
+		struct ddprof_perf_sample smp;
 		struct uw_maps one = { &m, 1 };
 		uint64_t failed = ddprof_symbolizer_stats(s)->files_failed;
 		size_t len;

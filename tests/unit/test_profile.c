@@ -18,6 +18,7 @@
 #include "../lib/pprof_reader.h"
 #include "../lib/profile_fixture.h"
 #include "profile/alloc.h"
+#include "profile/scache.h"
 
 static const struct ddprof_value_type cpu_types[2] = {
 	{ "cpu-samples", "count" },
@@ -735,6 +736,103 @@ static void test_static_matches_verified(void **state)
 	ddprof_profile_free(p[1]);
 }
 
+/* Random samples from a few caller buffers whose contents change between
+ * calls (longer, shorter, empty, NULL pointers, shared pointers): the
+ * sample cache, with real hashes and with every hash forced equal, builds
+ * the same profile byte for byte as the path without it. */
+static void build_random(struct ddprof_profile *p, unsigned seed)
+{
+	static const char *const vocab[] = { "", "a", "main", "mainx", "worker_loop",
+					     "std::vector<int>::push_back",
+					     "/usr/lib/libc.so.6" };
+	char bufs[6][40];
+	struct ddprof_line lines[6][16];
+	struct ddprof_location locs[6][8];
+	size_t depth[6];
+	struct ddprof_label labels[2] = { { .key = bufs[5] }, { .key = "n" } };
+
+	for (int b = 0; b < 6; b++)
+		strcpy(bufs[b], vocab[b % 7]);
+	strcpy(bufs[5], "k");
+	/* six stack shapes over the buffers, so that stacks repeat */
+	for (int t = 0; t < 6; t++) {
+		size_t nl = 0;
+
+		depth[t] = 1 + rand_r(&seed) % 8;
+		for (size_t f = 0; f < depth[t]; f++) {
+			unsigned r = rand_r(&seed);
+			size_t k = r % 3 == 0 ? 2 : 1;
+			struct ddprof_location *l = &locs[t][f];
+
+			memset(l, 0, sizeof(*l));
+			l->address = 0x1000 + (r >> 4) % 3;
+			if (r % 5) {
+				l->mapping.start = 0x1000;
+				l->mapping.limit = 0x9000 + (r >> 8) % 2;
+				l->mapping.filename = bufs[(r >> 9) % 5];
+				l->mapping.build_id = (r >> 12) % 2 ? bufs[4] : NULL;
+			}
+			if (r % 7 == 0)
+				continue; /* no lines */
+			l->lines = &lines[t][nl];
+			l->nlines = k;
+			for (size_t j = 0; j < k; j++, nl++) {
+				unsigned q = rand_r(&seed);
+				struct ddprof_line *ln = &lines[t][nl];
+
+				memset(ln, 0, sizeof(*ln));
+				ln->function.name = q % 6 ? bufs[q % 5] : NULL;
+				ln->function.system_name = (q >> 4) % 4 ? NULL : bufs[(q >> 5) % 5];
+				ln->function.filename = bufs[(q >> 8) % 5];
+				ln->function.start_line = (q >> 11) % 2;
+				ln->line = (q >> 12) % 3;
+			}
+		}
+	}
+	for (int i = 0; i < 4000; i++) {
+		size_t t = rand_r(&seed) % 6;
+		int64_t vals[2] = { 1, i };
+		struct ddprof_sample s = { locs[t], depth[t], vals, 2, labels, 1 + (i & 1) };
+
+		if (rand_r(&seed) % 4 == 0) /* reuse a buffer with other contents */
+			strcpy(bufs[rand_r(&seed) % 5], vocab[rand_r(&seed) % 7]);
+		labels[1].str = (i >> 1) % 3 ? bufs[i % 5] : NULL;
+		labels[1].num = i % 2;
+		assert_int_equal(ddprof_profile_add(p, &s, i % 9 ? 0 : 5000 + i), 0);
+		if (i == 2499) /* then a label-set hit on the first timeline sample */
+			assert_int_equal(ddprof_profile_reset(p, NULL), 0);
+	}
+}
+
+static void test_sample_cache_matches_plain(void **state)
+{
+	struct ddprof_serialize_opts o = { .compression = DDPROF_COMPRESS_NONE,
+					   .end_time_ns = 2000 };
+	void *out[3];
+	size_t len[3];
+
+	for (unsigned seed = 1; seed <= 5; seed++) {
+		for (int k = 0; k < 3; k++) {
+			struct ddprof_profile *p = new_cpu_profile();
+
+			ddprof__scache_off = k == 0;
+			ddprof__scache_force_hash = k == 2 ? 42 : 0;
+			build_random(p, seed);
+			ddprof_profile_set_start_time(p, 1000);
+			assert_int_equal(ddprof_profile_serialize(p, &o, &out[k], &len[k]), 0);
+			ddprof_profile_free(p);
+		}
+		ddprof__scache_off = 0;
+		ddprof__scache_force_hash = 0;
+		for (int k = 1; k < 3; k++) {
+			assert_int_equal(len[0], len[k]);
+			assert_memory_equal(out[0], out[k], len[0]);
+		}
+		for (int k = 0; k < 3; k++)
+			free(out[k]);
+	}
+}
+
 /* ---- upscaling -------------------------------------------------------- */
 
 /* Adds two samples: one labelled kind=a, one kind=b. */
@@ -1128,6 +1226,7 @@ int main(void)
 		cmocka_unit_test(test_duration_saturates),
 		cmocka_unit_test(test_stale_ids),
 		cmocka_unit_test(test_reused_buffer),
+		cmocka_unit_test(test_sample_cache_matches_plain),
 		cmocka_unit_test(test_static_matches_verified),
 		cmocka_unit_test(test_upscale_proportional),
 		cmocka_unit_test(test_upscale_poisson),

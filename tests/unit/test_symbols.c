@@ -96,7 +96,7 @@ static void test_inline_chain(void **state)
 	{
 		struct ddprof_unwind *u;
 		struct ddprof_unwind_result *r = malloc(sizeof(*r));
-		struct ddprof_sample smp;
+		struct ddprof_perf_sample smp;
 
 		uw_capture_to_sample(&cap, &smp);
 		assert_int_equal(ddprof_unwind_new(&u), 0);

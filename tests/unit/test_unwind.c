@@ -88,7 +88,7 @@ static struct named names;
 static void test_unwind_self(void **state)
 {
 	struct ddprof_unwind *u;
-	struct ddprof_sample s;
+	struct ddprof_perf_sample s;
 	struct uw_maps maps;
 
 	uw_test_a(UW_CAPTURE_STACK);
@@ -125,7 +125,7 @@ static void test_unwind_self(void **state)
 static void test_unwind_stack_exhausted(void **state)
 {
 	struct ddprof_unwind *u;
-	struct ddprof_sample s;
+	struct ddprof_perf_sample s;
 	struct uw_maps maps;
 
 	/* so little stack that the walk cannot reach main */
@@ -152,7 +152,7 @@ static void test_unwind_fp_continue(void **state)
 {
 	uint64_t chain[DDPROF_UNWIND_MAX_DEPTH + 2];
 	struct ddprof_unwind *u;
-	struct ddprof_sample s;
+	struct ddprof_perf_sample s;
 	struct uw_maps maps;
 	unsigned full, n = 0;
 
@@ -190,7 +190,7 @@ static void test_unwind_fp_continue(void **state)
 static void test_unwind_depth_cap(void **state)
 {
 	struct ddprof_unwind *u;
-	struct ddprof_sample s;
+	struct ddprof_perf_sample s;
 	struct uw_maps maps;
 
 	uw_recurse(600);
@@ -222,7 +222,7 @@ static void test_unwind_unmapped_and_kernel(void **state)
 	uint64_t chain[] = { PERF_CONTEXT_KERNEL, 0xffffffff81000010ULL,
 			     0xffffffff81000020ULL, PERF_CONTEXT_USER, 0 };
 	struct ddprof_unwind *u;
-	struct ddprof_sample s;
+	struct ddprof_perf_sample s;
 
 	uw_test_a(UW_CAPTURE_STACK);
 	uw_capture_to_sample(&cap, &s);

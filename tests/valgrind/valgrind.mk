@@ -1,11 +1,11 @@
 # `make valgrind`: the core library's unit tests (test_common,
-# test_profile, test_export*) under memcheck; any leak, invalid access or
+# test_profile*, test_export*) under memcheck; any leak, invalid access or
 # uninitialised read fails the target. Not for SANITIZE=1 builds (ASan and
 # valgrind exclude each other).
 
 VALGRIND ?= valgrind
 VALGRIND_TESTS := $(filter $(BUILD)/tests/unit/test_common \
-	$(BUILD)/tests/unit/test_profile $(BUILD)/tests/unit/test_export%, \
+	$(BUILD)/tests/unit/test_profile% $(BUILD)/tests/unit/test_export%, \
 	$(UNIT_TESTS))
 VALGRIND_FLAGS := --leak-check=full --show-leak-kinds=definite,indirect,possible \
 	--errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \

@@ -442,10 +442,12 @@ int ddprof_sampler_open(struct ddprof_sampler **out,
 	s->ring_pages = o->ring_pages ? o->ring_pages
 				      : ring_pages_for(stack, s->nr_cpus);
 	s->ring_pages = ring_pages_fit(s->ring_pages, s->nr_cpus);
-	/* wake the loop when an eighth of the ring is used: early enough to
-	 * leave room, late enough to batch */
+	/* wake the loop when a quarter of the ring is used: three quarters
+	 * stay free for the time one pass takes (a first look at a large
+	 * debug file), and each wakeup (an epoll_wait return and two context
+	 * switches) is paid for half as many samples as at an eighth */
 	s->attr.watermark = 1;
-	s->attr.wakeup_watermark = s->ring_pages * 4096u / 8;
+	s->attr.wakeup_watermark = s->ring_pages * 4096u / 4;
 	err = open_events(s, o);
 	if (err)
 		goto fail;

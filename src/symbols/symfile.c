@@ -1,6 +1,8 @@
-/* libdwfl gives symbol-table names (.symtab, else .dynsym) and finds
- * separate debug files; libdw's DIE tree gives the inline chain. Names
- * are demangled with libiberty, keeping the mangled name as system_name. */
+/* libdwfl gives symbol-table names (.symtab, else .dynsym); libdw's DIE
+ * tree gives the inline chain. Names are demangled with libiberty, keeping
+ * the mangled name as system_name. libdwfl only ever sees sealed memfd
+ * copies (ddprof_elf_copy_fd), of the file and of its debug file, so a
+ * file truncated under us cannot fault its mappings. */
 #include <dwarf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
@@ -18,13 +22,85 @@
 #include "ddprof/error.h"
 #include "symbols/symfile.h"
 
-static char *debuginfo_path;
+/* Opens dir/name (dir may be NULL) and returns a sealed copy of it, or -1.
+ * crc, when not 0, is the CRC-32 of the whole file (.gnu_debuglink). */
+static int debug_copy(const char *dir, const char *name, GElf_Word crc,
+		      char **found)
+{
+	char path[4096];
+	size_t size;
+	int fd, copy;
+
+	if (dir)
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+	else
+		snprintf(path, sizeof(path), "%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	copy = ddprof_elf_copy_fd(fd, &size);
+	close(fd);
+	if (copy < 0)
+		return -1;
+	if (crc) {
+		void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, copy, 0);
+		uLong c = p == MAP_FAILED ? 0 : crc32(0, p, size);
+
+		if (p != MAP_FAILED)
+			munmap(p, size);
+		if (c != crc) {
+			close(copy);
+			return -1;
+		}
+	}
+	*found = strdup(path);
+	return copy;
+}
+
+/* Finds the separate debug file as libdwfl's standard search would (by
+ * build id under /usr/lib/debug, then .gnu_debuglink next to the file and
+ * in its .debug/), but hands over a private copy: the standard search maps
+ * the file itself. */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata,
+			  const char *modname, Dwarf_Addr base,
+			  const char *file_name, const char *debuglink,
+			  GElf_Word crc, char **found)
+{
+	const unsigned char *bits;
+	char name[2 * DDPROF_ELF_MAX_BUILD_ID + 32], dir[4096], *slash;
+	GElf_Addr vaddr;
+	int len, fd = -1;
+
+	(void)userdata, (void)modname, (void)base;
+	len = dwfl_module_build_id(mod, &bits, &vaddr);
+	if (len > 1 && len <= DDPROF_ELF_MAX_BUILD_ID) {
+		int n = snprintf(name, sizeof(name), "%02x/", bits[0]);
+
+		for (int i = 1; i < len; i++)
+			n += snprintf(name + n, sizeof(name) - n, "%02x", bits[i]);
+		snprintf(name + n, sizeof(name) - n, ".debug");
+		fd = debug_copy("/usr/lib/debug/.build-id", name, 0, found);
+	}
+	if (fd >= 0 || !debuglink || !file_name ||
+	    strchr(debuglink, '/'))
+		return fd;
+	snprintf(dir, sizeof(dir), "%s", file_name);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return -1;
+	*slash = '\0';
+	fd = debug_copy(dir, debuglink, crc, found);
+	if (fd < 0 && strlen(dir) + 8 < sizeof(dir)) {
+		strcat(dir, "/.debug");
+		fd = debug_copy(dir, debuglink, crc, found);
+	}
+	return fd;
+}
 
 static const Dwfl_Callbacks dwfl_callbacks = {
 	.find_elf = NULL,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_debuginfo = find_debuginfo,
 	.section_address = dwfl_offline_section_address,
-	.debuginfo_path = &debuginfo_path,
 };
 
 /* The vdso exists only in memory: hand libdwfl a copy in a memfd. */
@@ -99,14 +175,14 @@ int ddprof_symfile_open(struct ddprof_symfile **out, pid_t pid,
 		fd = vdso_fd(img);
 		snprintf(path, sizeof(path), "[vdso]");
 	} else {
-		fd = ddprof_elf_file_open(pid, map, path, sizeof(path));
-		if (fd < 0)
-			return fd;
-		err = ddprof_elf_image_from_fd(&img, fd, map);
-		if (err) {
-			close(fd);
+		int file = ddprof_elf_file_open(pid, map, path, sizeof(path));
+
+		if (file < 0)
+			return file;
+		err = ddprof_elf_image_from_fd(&img, file, map, &fd);
+		close(file);
+		if (err)
 			return err;
-		}
 	}
 	if (fd < 0) {
 		ddprof_elf_image_free(img);
@@ -117,16 +193,24 @@ int ddprof_symfile_open(struct ddprof_symfile **out, pid_t pid,
 
 int ddprof_symfile_open_path(struct ddprof_symfile **out, const char *path)
 {
+	struct ddprof_map map = { .path = path };
 	struct ddprof_elf_image *img;
-	int fd, err = ddprof_elf_image_open_path(&img, path);
+	int fd, file = open(path, O_RDONLY | O_CLOEXEC), err;
+	struct stat st;
 
+	if (file < 0)
+		return -errno;
+	if (fstat(file, &st)) {
+		err = -errno;
+		close(file);
+		return err;
+	}
+	map.dev = st.st_dev;
+	map.ino = st.st_ino;
+	err = ddprof_elf_image_from_fd(&img, file, &map, &fd);
+	close(file);
 	if (err)
 		return err;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		ddprof_elf_image_free(img);
-		return -errno;
-	}
 	return symfile_init(out, img, fd, path);
 }
 

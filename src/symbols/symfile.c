@@ -57,21 +57,43 @@ static int debug_copy(const char *dir, const char *name, GElf_Word crc,
 	return copy;
 }
 
+/* The dwz file named by .gnu_debugaltlink (libdwfl asks for it with crc
+ * 0): an absolute path, or one relative to the debug file and, as libdw's
+ * own fallback would read it, to "/" (libdw's directory of a memfd). */
+static int find_altfile(const char *dir, const char *altname, char **found)
+{
+	int fd = -1;
+
+	if (altname[0] != '/' && dir)
+		fd = debug_copy(dir, altname, 0, found);
+	if (fd < 0)
+		fd = debug_copy(altname[0] == '/' ? NULL : "", altname, 0, found);
+	return fd;
+}
+
 /* Finds the separate debug file as libdwfl's standard search would (by
  * build id under /usr/lib/debug, then .gnu_debuglink next to the file and
- * in its .debug/), but hands over a private copy: the standard search maps
- * the file itself. */
+ * in its .debug/), and the dwz alt file, but hands over a private copy:
+ * the standard search maps the file itself. */
 static int find_debuginfo(Dwfl_Module *mod, void **userdata,
 			  const char *modname, Dwarf_Addr base,
 			  const char *file_name, const char *debuglink,
 			  GElf_Word crc, char **found)
 {
 	const unsigned char *bits;
-	char name[2 * DDPROF_ELF_MAX_BUILD_ID + 32], dir[4096], *slash;
+	char name[2 * DDPROF_ELF_MAX_BUILD_ID + 32], dir[4096], *slash = NULL;
 	GElf_Addr vaddr;
 	int len, fd = -1;
 
 	(void)userdata, (void)modname, (void)base;
+	if (file_name) {
+		snprintf(dir, sizeof(dir), "%s", file_name);
+		slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+	}
+	if (debuglink && !crc)
+		return find_altfile(slash ? dir : NULL, debuglink, found);
 	len = dwfl_module_build_id(mod, &bits, &vaddr);
 	if (len > 1 && len <= DDPROF_ELF_MAX_BUILD_ID) {
 		int n = snprintf(name, sizeof(name), "%02x/", bits[0]);
@@ -81,14 +103,8 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata,
 		snprintf(name + n, sizeof(name) - n, ".debug");
 		fd = debug_copy("/usr/lib/debug/.build-id", name, 0, found);
 	}
-	if (fd >= 0 || !debuglink || !file_name ||
-	    strchr(debuglink, '/'))
+	if (fd >= 0 || !debuglink || !slash || strchr(debuglink, '/'))
 		return fd;
-	snprintf(dir, sizeof(dir), "%s", file_name);
-	slash = strrchr(dir, '/');
-	if (!slash)
-		return -1;
-	*slash = '\0';
 	fd = debug_copy(dir, debuglink, crc, found);
 	if (fd < 0 && strlen(dir) + 8 < sizeof(dir)) {
 		strcat(dir, "/.debug");

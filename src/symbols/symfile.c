@@ -19,6 +19,7 @@
 #include <elfutils/libdwfl.h>
 #include <libiberty/demangle.h>
 
+#include "common/log.h"
 #include "ddprof/error.h"
 #include "symbols/symfile.h"
 
@@ -133,6 +134,26 @@ static int vdso_fd(const struct ddprof_elf_image *img)
 	return fd;
 }
 
+/* Split DWARF (-gsplit-dwarf) is refused: libdw would open each unit's
+ * .dwo file by a path the file names (anywhere) and map it itself, out
+ * of reach of our copies. Walking the unit headers opens none. */
+static bool usable_dwarf(Dwarf *dw)
+{
+	Dwarf_CU *cu = NULL;
+	uint8_t type;
+
+	if (!dw)
+		return false;
+	while (dwarf_get_units(dw, cu, &cu, NULL, &type, NULL, NULL) == 0)
+		if (type == DW_UT_skeleton || type == DW_UT_split_compile ||
+		    type == DW_UT_split_type) {
+			pr_debug("symbols: split DWARF ignored (.dwo files are "
+				 "not read)");
+			return false;
+		}
+	return true;
+}
+
 /* Takes img and fd (consumed) and sets up libdwfl over them. */
 static int symfile_init(struct ddprof_symfile **out,
 			struct ddprof_elf_image *img, int fd,
@@ -172,7 +193,7 @@ static int symfile_init(struct ddprof_symfile **out,
 	}
 	f->mod = mod;
 	f->has_symbols = dwfl_module_getsymtab(mod) > 0;
-	f->has_dwarf = dwfl_module_getdwarf(mod, &bias) != NULL;
+	f->has_dwarf = usable_dwarf(dwfl_module_getdwarf(mod, &bias));
 	*out = f;
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include <libiberty/demangle.h>
 
@@ -58,23 +59,25 @@ static int debug_copy(const char *dir, const char *name, GElf_Word crc,
 	return copy;
 }
 
-/* The dwz file named by .gnu_debugaltlink (libdwfl asks for it with crc
- * 0): an absolute path, or one relative to the debug file and, as libdw's
- * own fallback would read it, to "/" (libdw's directory of a memfd). */
-static int find_altfile(const char *dir, const char *altname, char **found)
+/* Opens /usr/lib/debug/.build-id/xx/yyyy.debug for build id (bits, len)
+ * and returns a sealed copy of it, or -1. */
+static int build_id_copy(const unsigned char *bits, int len, char **found)
 {
-	int fd = -1;
+	char name[2 * DDPROF_ELF_MAX_BUILD_ID + 32];
+	int n;
 
-	if (altname[0] != '/' && dir)
-		fd = debug_copy(dir, altname, 0, found);
-	if (fd < 0)
-		fd = debug_copy(altname[0] == '/' ? NULL : "", altname, 0, found);
-	return fd;
+	if (len < 2 || len > DDPROF_ELF_MAX_BUILD_ID)
+		return -1;
+	n = snprintf(name, sizeof(name), "%02x/", bits[0]);
+	for (int i = 1; i < len; i++)
+		n += snprintf(name + n, sizeof(name) - n, "%02x", bits[i]);
+	snprintf(name + n, sizeof(name) - n, ".debug");
+	return debug_copy("/usr/lib/debug/.build-id", name, 0, found);
 }
 
 /* Finds the separate debug file as libdwfl's standard search would (by
  * build id under /usr/lib/debug, then .gnu_debuglink next to the file and
- * in its .debug/), and the dwz alt file, but hands over a private copy:
+ * in its .debug/), but hands over a private copy:
  * the standard search maps the file itself. */
 static int find_debuginfo(Dwfl_Module *mod, void **userdata,
 			  const char *modname, Dwarf_Addr base,
@@ -82,9 +85,9 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata,
 			  GElf_Word crc, char **found)
 {
 	const unsigned char *bits;
-	char name[2 * DDPROF_ELF_MAX_BUILD_ID + 32], dir[4096], *slash = NULL;
+	char dir[4096], *slash = NULL;
 	GElf_Addr vaddr;
-	int len, fd = -1;
+	int fd;
 
 	(void)userdata, (void)modname, (void)base;
 	if (file_name) {
@@ -93,17 +96,10 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata,
 		if (slash)
 			*slash = '\0';
 	}
+	/* crc 0: the dwz alt file, which set_alt() opens (not this search) */
 	if (debuglink && !crc)
-		return find_altfile(slash ? dir : NULL, debuglink, found);
-	len = dwfl_module_build_id(mod, &bits, &vaddr);
-	if (len > 1 && len <= DDPROF_ELF_MAX_BUILD_ID) {
-		int n = snprintf(name, sizeof(name), "%02x/", bits[0]);
-
-		for (int i = 1; i < len; i++)
-			n += snprintf(name + n, sizeof(name) - n, "%02x", bits[i]);
-		snprintf(name + n, sizeof(name) - n, ".debug");
-		fd = debug_copy("/usr/lib/debug/.build-id", name, 0, found);
-	}
+		return -1;
+	fd = build_id_copy(bits, dwfl_module_build_id(mod, &bits, &vaddr), found);
 	if (fd >= 0 || !debuglink || !slash || strchr(debuglink, '/'))
 		return fd;
 	fd = debug_copy(dir, debuglink, crc, found);
@@ -134,16 +130,60 @@ static int vdso_fd(const struct ddprof_elf_image *img)
 	return fd;
 }
 
+/* Gives dw its dwz alt file (.gnu_debugaltlink) from a sealed copy:
+ * by the alt's build id, else by its path (absolute, or relative to the
+ * debug file and, as libdw's own fallback would read it, to "/"). Returns
+ * 0 (also when dw needs none) or -1: then libdw would search and map the
+ * file itself on first use, so dw must not be used. */
+static int set_alt(struct ddprof_symfile *f, Dwarf *dw)
+{
+	const char *altname, *main_name = NULL, *debug_name = NULL;
+	char dir[4096], *slash, *found = NULL;
+	const void *id;
+	ssize_t len = dwelf_dwarf_gnu_debugaltlink(dw, &altname, &id);
+
+	if (len <= 0)
+		return 0;
+	dwfl_module_info(f->mod, NULL, NULL, NULL, NULL, NULL, &main_name,
+			 &debug_name);
+	snprintf(dir, sizeof(dir), "%s", debug_name ? debug_name :
+		 main_name ? main_name : "");
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	f->alt_fd = build_id_copy(id, len, &found);
+	if (f->alt_fd < 0 && altname[0] != '/' && slash)
+		f->alt_fd = debug_copy(dir, altname, 0, &found);
+	if (f->alt_fd < 0)
+		f->alt_fd = debug_copy(altname[0] == '/' ? NULL : "", altname, 0,
+				       &found);
+	free(found);
+	if (f->alt_fd < 0)
+		return -1;
+	f->alt_elf = elf_begin(f->alt_fd, ELF_C_READ_MMAP, NULL);
+	f->alt_dw = f->alt_elf ? dwarf_begin_elf(f->alt_elf, DWARF_C_READ, NULL) :
+				 NULL;
+	if (!f->alt_dw)
+		return -1;
+	dwarf_setalt(dw, f->alt_dw);
+	return 0;
+}
+
 /* Split DWARF (-gsplit-dwarf) is refused: libdw would open each unit's
  * .dwo file by a path the file names (anywhere) and map it itself, out
  * of reach of our copies. Walking the unit headers opens none. */
-static bool usable_dwarf(Dwarf *dw)
+static bool usable_dwarf(struct ddprof_symfile *f, Dwarf *dw)
 {
 	Dwarf_CU *cu = NULL;
 	uint8_t type;
 
 	if (!dw)
 		return false;
+	if (set_alt(f, dw)) {
+		pr_debug("symbols: %s: dwz alt file not found: DWARF ignored",
+			 f->base);
+		return false;
+	}
 	while (dwarf_get_units(dw, cu, &cu, NULL, &type, NULL, NULL) == 0)
 		if (type == DW_UT_skeleton || type == DW_UT_split_compile ||
 		    type == DW_UT_split_type) {
@@ -171,6 +211,7 @@ static int symfile_init(struct ddprof_symfile **out,
 		return -ENOMEM;
 	}
 	f->img = img;
+	f->alt_fd = -1;
 	ddprof_arena_init(&f->arena);
 	ddprof_u64map_init(&f->addrs);
 	slash = strrchr(img->name, '/');
@@ -193,7 +234,7 @@ static int symfile_init(struct ddprof_symfile **out,
 	}
 	f->mod = mod;
 	f->has_symbols = dwfl_module_getsymtab(mod) > 0;
-	f->has_dwarf = usable_dwarf(dwfl_module_getdwarf(mod, &bias));
+	f->has_dwarf = usable_dwarf(f, dwfl_module_getdwarf(mod, &bias));
 	*out = f;
 	return 0;
 }
@@ -257,6 +298,12 @@ void ddprof_symfile_free(struct ddprof_symfile *f)
 		return;
 	if (f->dwfl)
 		dwfl_end(f->dwfl);
+	if (f->alt_dw)
+		dwarf_end(f->alt_dw);
+	if (f->alt_elf)
+		elf_end(f->alt_elf);
+	if (f->alt_fd >= 0)
+		close(f->alt_fd);
 	ddprof_symfile_clear(f);
 	ddprof_elf_image_free(f->img);
 	free(f);

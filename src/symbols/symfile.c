@@ -1,6 +1,8 @@
-/* libdwfl gives symbol-table names (.symtab, else .dynsym) and finds
- * separate debug files; libdw's DIE tree gives the inline chain. Names
- * are demangled with libiberty, keeping the mangled name as system_name. */
+/* libdwfl gives symbol-table names (.symtab, else .dynsym); libdw's DIE
+ * tree gives the inline chain. Names are demangled with libiberty, keeping
+ * the mangled name as system_name. libdwfl only ever sees sealed memfd
+ * copies (ddprof_elf_copy_fd), of the file and of its debug file, so a
+ * file truncated under us cannot fault its mappings. */
 #include <dwarf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -9,17 +11,105 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include <libiberty/demangle.h>
 
+#include "common/log.h"
 #include "ddprof/error.h"
 #include "symbols/debug_inflate.h"
 #include "symbols/symfile.h"
 
-static char *debuginfo_path;
+/* Opens dir/name (dir may be NULL) and returns a sealed copy of it, or -1.
+ * crc, when not 0, is the CRC-32 of the whole file (.gnu_debuglink). */
+static int debug_copy(const char *dir, const char *name, GElf_Word crc,
+		      char **found)
+{
+	char path[4096];
+	size_t size;
+	int fd, copy;
+
+	if (dir)
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+	else
+		snprintf(path, sizeof(path), "%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	copy = ddprof_elf_copy_fd(fd, &size);
+	close(fd);
+	if (copy < 0)
+		return -1;
+	if (crc) {
+		void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, copy, 0);
+		uLong c = p == MAP_FAILED ? 0 : crc32(0, p, size);
+
+		if (p != MAP_FAILED)
+			munmap(p, size);
+		if (c != crc) {
+			close(copy);
+			return -1;
+		}
+	}
+	*found = strdup(path);
+	return copy;
+}
+
+/* Opens /usr/lib/debug/.build-id/xx/yyyy.debug for build id (bits, len)
+ * and returns a sealed copy of it, or -1. */
+static int build_id_copy(const unsigned char *bits, int len, char **found)
+{
+	char name[2 * DDPROF_ELF_MAX_BUILD_ID + 32];
+	int n;
+
+	if (len < 2 || len > DDPROF_ELF_MAX_BUILD_ID)
+		return -1;
+	n = snprintf(name, sizeof(name), "%02x/", bits[0]);
+	for (int i = 1; i < len; i++)
+		n += snprintf(name + n, sizeof(name) - n, "%02x", bits[i]);
+	snprintf(name + n, sizeof(name) - n, ".debug");
+	return debug_copy("/usr/lib/debug/.build-id", name, 0, found);
+}
+
+/* Finds the separate debug file as libdwfl's standard search would (by
+ * build id under /usr/lib/debug, then .gnu_debuglink next to the file and
+ * in its .debug/), but hands over a private copy:
+ * the standard search maps the file itself. */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata,
+			  const char *modname, Dwarf_Addr base,
+			  const char *file_name, const char *debuglink,
+			  GElf_Word crc, char **found)
+{
+	const unsigned char *bits;
+	char dir[4096], *slash = NULL;
+	GElf_Addr vaddr;
+	int fd;
+
+	(void)userdata, (void)modname, (void)base;
+	if (file_name) {
+		snprintf(dir, sizeof(dir), "%s", file_name);
+		slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+	}
+	/* crc 0: the dwz alt file, which set_alt() opens (not this search) */
+	if (debuglink && !crc)
+		return -1;
+	fd = build_id_copy(bits, dwfl_module_build_id(mod, &bits, &vaddr), found);
+	if (fd >= 0 || !debuglink || !slash || strchr(debuglink, '/'))
+		return fd;
+	fd = debug_copy(dir, debuglink, crc, found);
+	if (fd < 0 && strlen(dir) + 8 < sizeof(dir)) {
+		strcat(dir, "/.debug");
+		fd = debug_copy(dir, debuglink, crc, found);
+	}
+	return fd;
+}
 
 /* Distribution debug files (/usr/lib/debug/.build-id/xx/yyyy.debug) have
  * their sections compressed, and libdw would inflate all of them with
@@ -67,7 +157,6 @@ static const Dwfl_Callbacks dwfl_callbacks = {
 	.find_elf = NULL,
 	.find_debuginfo = find_debuginfo,
 	.section_address = dwfl_offline_section_address,
-	.debuginfo_path = &debuginfo_path,
 };
 
 /* The vdso exists only in memory: hand libdwfl a copy in a memfd. */
@@ -82,6 +171,70 @@ static int vdso_fd(const struct ddprof_elf_image *img)
 		return -DDPROF_ERR_IO;
 	}
 	return fd;
+}
+
+/* Gives dw its dwz alt file (.gnu_debugaltlink) from a sealed copy:
+ * by the alt's build id, else by its path (absolute, or relative to the
+ * debug file and, as libdw's own fallback would read it, to "/"). Returns
+ * 0 (also when dw needs none) or -1: then libdw would search and map the
+ * file itself on first use, so dw must not be used. */
+static int set_alt(struct ddprof_symfile *f, Dwarf *dw)
+{
+	const char *altname, *main_name = NULL, *debug_name = NULL;
+	char dir[4096], *slash, *found = NULL;
+	const void *id;
+	ssize_t len = dwelf_dwarf_gnu_debugaltlink(dw, &altname, &id);
+
+	if (len <= 0)
+		return 0;
+	dwfl_module_info(f->mod, NULL, NULL, NULL, NULL, NULL, &main_name,
+			 &debug_name);
+	snprintf(dir, sizeof(dir), "%s", debug_name ? debug_name :
+		 main_name ? main_name : "");
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	f->alt_fd = build_id_copy(id, len, &found);
+	if (f->alt_fd < 0 && altname[0] != '/' && slash)
+		f->alt_fd = debug_copy(dir, altname, 0, &found);
+	if (f->alt_fd < 0)
+		f->alt_fd = debug_copy(altname[0] == '/' ? NULL : "", altname, 0,
+				       &found);
+	free(found);
+	if (f->alt_fd < 0)
+		return -1;
+	f->alt_elf = elf_begin(f->alt_fd, ELF_C_READ_MMAP, NULL);
+	f->alt_dw = f->alt_elf ? dwarf_begin_elf(f->alt_elf, DWARF_C_READ, NULL) :
+				 NULL;
+	if (!f->alt_dw)
+		return -1;
+	dwarf_setalt(dw, f->alt_dw);
+	return 0;
+}
+
+/* Split DWARF (-gsplit-dwarf) is refused: libdw would open each unit's
+ * .dwo file by a path the file names (anywhere) and map it itself, out
+ * of reach of our copies. Walking the unit headers opens none. */
+static bool usable_dwarf(struct ddprof_symfile *f, Dwarf *dw)
+{
+	Dwarf_CU *cu = NULL;
+	uint8_t type;
+
+	if (!dw)
+		return false;
+	if (set_alt(f, dw)) {
+		pr_debug("symbols: %s: dwz alt file not found: DWARF ignored",
+			 f->base);
+		return false;
+	}
+	while (dwarf_get_units(dw, cu, &cu, NULL, &type, NULL, NULL) == 0)
+		if (type == DW_UT_skeleton || type == DW_UT_split_compile ||
+		    type == DW_UT_split_type) {
+			pr_debug("symbols: split DWARF ignored (.dwo files are "
+				 "not read)");
+			return false;
+		}
+	return true;
 }
 
 /* Takes img and fd (consumed) and sets up libdwfl over them. */
@@ -101,6 +254,7 @@ static int symfile_init(struct ddprof_symfile **out,
 		return -ENOMEM;
 	}
 	f->img = img;
+	f->alt_fd = -1;
 	ddprof_arena_init(&f->arena);
 	ddprof_u64map_init(&f->addrs);
 	slash = strrchr(img->name, '/');
@@ -123,7 +277,7 @@ static int symfile_init(struct ddprof_symfile **out,
 	}
 	f->mod = mod;
 	f->has_symbols = dwfl_module_getsymtab(mod) > 0;
-	f->has_dwarf = dwfl_module_getdwarf(mod, &bias) != NULL;
+	f->has_dwarf = usable_dwarf(f, dwfl_module_getdwarf(mod, &bias));
 	*out = f;
 	return 0;
 }
@@ -142,14 +296,14 @@ int ddprof_symfile_open(struct ddprof_symfile **out, pid_t pid,
 		fd = vdso_fd(img);
 		snprintf(path, sizeof(path), "[vdso]");
 	} else {
-		fd = ddprof_elf_file_open(pid, map, path, sizeof(path));
-		if (fd < 0)
-			return fd;
-		err = ddprof_elf_image_from_fd(&img, fd, map);
-		if (err) {
-			close(fd);
+		int file = ddprof_elf_file_open(pid, map, path, sizeof(path));
+
+		if (file < 0)
+			return file;
+		err = ddprof_elf_image_from_fd(&img, file, map, &fd);
+		close(file);
+		if (err)
 			return err;
-		}
 	}
 	if (fd < 0) {
 		ddprof_elf_image_free(img);
@@ -160,16 +314,24 @@ int ddprof_symfile_open(struct ddprof_symfile **out, pid_t pid,
 
 int ddprof_symfile_open_path(struct ddprof_symfile **out, const char *path)
 {
+	struct ddprof_map map = { .path = path };
 	struct ddprof_elf_image *img;
-	int fd, err = ddprof_elf_image_open_path(&img, path);
+	int fd, file = open(path, O_RDONLY | O_CLOEXEC), err;
+	struct stat st;
 
+	if (file < 0)
+		return -errno;
+	if (fstat(file, &st)) {
+		err = -errno;
+		close(file);
+		return err;
+	}
+	map.dev = st.st_dev;
+	map.ino = st.st_ino;
+	err = ddprof_elf_image_from_fd(&img, file, &map, &fd);
+	close(file);
 	if (err)
 		return err;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		ddprof_elf_image_free(img);
-		return -errno;
-	}
 	return symfile_init(out, img, fd, path);
 }
 
@@ -179,6 +341,12 @@ void ddprof_symfile_free(struct ddprof_symfile *f)
 		return;
 	if (f->dwfl)
 		dwfl_end(f->dwfl);
+	if (f->alt_dw)
+		dwarf_end(f->alt_dw);
+	if (f->alt_elf)
+		elf_end(f->alt_elf);
+	if (f->alt_fd >= 0)
+		close(f->alt_fd);
 	ddprof_symfile_clear(f);
 	ddprof_elf_image_free(f->img);
 	free(f);

@@ -27,6 +27,8 @@ struct ddprof_symfile {
 	struct ddprof_elf_image *img;
 	void *dwfl;                 /* Dwfl *, Dwfl_Module * */
 	void *mod;
+	void *alt_elf, *alt_dw;     /* dwz alt file: Elf *, Dwarf * (owned) */
+	int alt_fd;                 /* its sealed copy */
 	const char *base;           /* file name without directories */
 	bool has_symbols, has_dwarf;
 	uint64_t addr_hits;         /* lookups answered from the cache */

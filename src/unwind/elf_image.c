@@ -1,5 +1,7 @@
 /* Opening and validating the ELF files behind a process's mappings: every
- * header read is bounds-checked, so a corrupt file is refused, not trusted. */
+ * header read is bounds-checked, so a corrupt file is refused, not trusted.
+ * Files are copied into a sealed memfd, never mapped directly: a profiled
+ * process truncating its own file must not kill us with SIGBUS. */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,6 +10,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -116,43 +119,110 @@ static int parse(struct ddprof_elf_image *img)
 	return 0;
 }
 
-static int image_from_fd(struct ddprof_elf_image **out, int fd,
-			 const char *name)
+int ddprof_elf_copy_fd(int fd, size_t *size)
 {
-	struct ddprof_elf_image *img;
 	struct stat st;
-	void *p;
-	int err;
+	off_t off = 0;
+	int memfd, err;
 
 	if (fstat(fd, &st))
 		return -errno;
 	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(Elf64_Ehdr))
 		return -DDPROF_ERR_FORMAT;
+	if ((uint64_t)st.st_size > DDPROF_ELF_MAX_SIZE) {
+		pr_info("ELF file of %lld bytes over the %llu limit: not read",
+			(long long)st.st_size,
+			(unsigned long long)DDPROF_ELF_MAX_SIZE);
+		return -DDPROF_ERR_FORMAT;
+	}
+	memfd = memfd_create("ddprof-elf", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (memfd < 0)
+		return -errno;
+	/* a file shrinking meanwhile just ends the copy early */
+	while (off < st.st_size) {
+		ssize_t n = sendfile(memfd, fd, &off, st.st_size - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			goto err_close;
+		}
+		if (!n)
+			break;
+	}
+	if (off < (off_t)sizeof(Elf64_Ehdr)) {
+		err = -DDPROF_ERR_FORMAT;
+		goto err_close;
+	}
+	if (fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+		  F_SEAL_WRITE | F_SEAL_SEAL)) {
+		err = -errno;
+		goto err_close;
+	}
+	*size = off;
+	return memfd;
+err_close:
+	close(memfd);
+	return err;
+}
+
+static int image_from_fd(struct ddprof_elf_image **out, int fd,
+			 const char *name, int *memfd_out)
+{
+	struct ddprof_elf_image *img;
+	struct stat st;
+	size_t size;
+	void *p;
+	int err, memfd;
+
+	if (fstat(fd, &st))
+		return -errno;
+	memfd = ddprof_elf_copy_fd(fd, &size);
+	if (memfd < 0)
+		return memfd;
 	img = calloc(1, sizeof(*img));
-	if (!img)
-		return -ENOMEM;
+	if (!img) {
+		err = -ENOMEM;
+		goto err_memfd;
+	}
 	img->name = strdup(name);
 	if (!img->name) {
 		err = -ENOMEM;
 		goto err_img;
 	}
-	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	p = mmap(NULL, size, PROT_READ, MAP_SHARED, memfd, 0);
 	if (p == MAP_FAILED) {
 		err = -errno;
 		goto err_img;
 	}
 	img->data = p;
-	img->size = st.st_size;
+	img->size = size;
 	img->mapped = 1;
+	/* an inaccessible page of the file itself, never read (so never a
+	 * fault): it keeps the inode alive as the old whole-file mapping did,
+	 * so no new file reuses our (dev, ino) cache key meanwhile */
+	p = mmap(NULL, 1, PROT_NONE, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED) {
+		err = -errno;
+		goto err_img;
+	}
+	img->pin = p;
 	img->dev = st.st_dev;
 	img->ino = st.st_ino;
 	err = parse(img);
 	if (err)
 		goto err_img;
 	*out = img;
+	if (memfd_out)
+		*memfd_out = memfd;
+	else
+		close(memfd);
 	return 0;
 err_img:
 	ddprof_elf_image_free(img);
+err_memfd:
+	close(memfd);
 	return err;
 }
 
@@ -162,7 +232,7 @@ int ddprof_elf_image_open_path(struct ddprof_elf_image **out, const char *path)
 
 	if (fd < 0)
 		return -errno;
-	err = image_from_fd(out, fd, path);
+	err = image_from_fd(out, fd, path, NULL);
 	close(fd);
 	return err;
 }
@@ -231,9 +301,9 @@ int ddprof_elf_file_open(pid_t pid, const struct ddprof_map *map, char *path,
 }
 
 int ddprof_elf_image_from_fd(struct ddprof_elf_image **out, int fd,
-			     const struct ddprof_map *map)
+			     const struct ddprof_map *map, int *memfd)
 {
-	int err = image_from_fd(out, fd, map->path);
+	int err = image_from_fd(out, fd, map->path, memfd);
 
 	if (!err) {
 		/* keyed as the process table knows it (overlayfs devs differ) */
@@ -254,7 +324,7 @@ int ddprof_elf_image_open(struct ddprof_elf_image **out, pid_t pid,
 	fd = ddprof_elf_file_open(pid, map, path, sizeof(path));
 	if (fd < 0)
 		return fd;
-	err = ddprof_elf_image_from_fd(out, fd, map);
+	err = ddprof_elf_image_from_fd(out, fd, map, NULL);
 	close(fd);
 	return err;
 }
@@ -265,6 +335,8 @@ void ddprof_elf_image_free(struct ddprof_elf_image *img)
 		return;
 	if (img->mapped)
 		munmap((void *)img->data, img->size);
+	if (img->pin)
+		munmap(img->pin, 1);
 	free(img->name);
 	free(img);
 }

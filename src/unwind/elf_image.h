@@ -1,5 +1,5 @@
 /* An ELF file of a profiled process, opened the way that process sees it
- * and mapped read-only once: program headers, build id, .eh_frame_hdr
+ * and copied once into private memory (never mapped: it could shrink): program headers, build id, .eh_frame_hdr
  * location. Shared by the unwinder (CFI, code bytes) and the symbolizer. */
 #ifndef DDPROF_UNWIND_ELF_IMAGE_H
 #define DDPROF_UNWIND_ELF_IMAGE_H
@@ -11,6 +11,8 @@
 
 #define DDPROF_ELF_MAX_LOADS 16
 #define DDPROF_ELF_MAX_BUILD_ID 64
+/* Larger files are refused: each open image holds a full copy. */
+#define DDPROF_ELF_MAX_SIZE (512ULL << 20)
 
 struct ddprof_elf_load {
 	uint64_t vaddr, offset, filesz, memsz;
@@ -21,7 +23,8 @@ struct ddprof_elf_image {
 	uint64_t dev, ino;          /* cache key (see ddprof_elf_image_key) */
 	const uint8_t *data;        /* whole file, read-only */
 	size_t size;
-	int mapped;                 /* data is our mmap (else: vdso memory) */
+	int mapped;                 /* data maps our sealed copy (else: vdso) */
+	void *pin;                  /* PROT_NONE page of the file (see .c) */
 	uint16_t type;              /* ET_EXEC / ET_DYN */
 	unsigned nr_loads;
 	struct ddprof_elf_load loads[DDPROF_ELF_MAX_LOADS];
@@ -54,10 +57,19 @@ int ddprof_elf_image_open(struct ddprof_elf_image **out, pid_t pid,
 int ddprof_elf_file_open(pid_t pid, const struct ddprof_map *map, char *path,
 			 size_t path_len);
 
-/* Maps and validates the ELF file open on fd (not consumed), keyed by
- * map's (dev, ino). Returns 0 and *out, or a negative error. */
+/* Copies the regular file open on fd (not consumed, at most
+ * DDPROF_ELF_MAX_SIZE bytes, ending early if it shrinks meanwhile) into a
+ * memfd sealed against any size or content change, so mapping it can
+ * never fault. Returns the memfd (the caller closes it) and its *size,
+ * or a negative error. */
+int ddprof_elf_copy_fd(int fd, size_t *size);
+
+/* Copies (ddprof_elf_copy_fd) and validates the ELF file open on fd (not
+ * consumed), keyed by map's (dev, ino). Returns 0 and *out, or a negative
+ * error. When memfd is not NULL it receives the copy's memfd (owned by
+ * the caller; the image does not need it). */
 int ddprof_elf_image_from_fd(struct ddprof_elf_image **out, int fd,
-			     const struct ddprof_map *map);
+			     const struct ddprof_map *map, int *memfd);
 
 /* Same for a file path in our own mount namespace (tests, debug files). */
 int ddprof_elf_image_open_path(struct ddprof_elf_image **out, const char *path);

@@ -1,8 +1,9 @@
 /* Unit tests of src/symbols: inline chains, demangling, stripped and
  * deleted files, perf maps (and their refusal), kallsyms, corrupt ELF
- * files, eviction. Frames come from this process (maps from
+ * files, files truncated after opening, eviction. Frames come from this process (maps from
  * /proc/self/maps) so the expected answers are known. */
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -23,6 +24,7 @@
 #include "symbols/kallsyms.h"
 #include "symbols/symbolizer.h"
 #include "symbols/symfile.h"
+#include "unwind/cfi_table.h"
 #include "unwind/unwind.h"
 
 static struct uw_capture cap;
@@ -400,6 +402,85 @@ static void test_evict_and_markers(void **state)
 			 -DDPROF_ERR_INVALID);
 }
 
+/* A profiled process may truncate its own file once we opened it: the
+ * symbolizer and the unwind tables read their private copy, so lookups in
+ * the cut-off part neither fault (SIGBUS) nor change their answers. */
+static void test_truncated(void **state)
+{
+	char dir[] = "/tmp/uwtruncXXXXXX", src[4200], dst[4200], cmd[9000];
+	const char *b = getenv("DDPROF_TEST_BUILD_DIR");
+	struct ddprof_symfile *ref, *f;
+	struct ddprof_cfi_table *rt, *t;
+	const struct ddprof_elf_load *x = NULL;
+	struct ddprof_map map = { 0 };
+	unsigned named = 0;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	if (!b || b[0] != '/')
+		b = DDPROF_TEST_BUILD_DIR;
+	snprintf(src, sizeof(src), "%s/workloads/uw_deep", b);
+	assert_non_null(mkdtemp(dir));
+	snprintf(dst, sizeof(dst), "%s/uw_deep", dir);
+	snprintf(cmd, sizeof(cmd), "cp %s %s", src, dst);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(stat(dst, &st), 0);
+	map.path = dst;
+	map.dev = st.st_dev;
+	map.ino = st.st_ino;
+	assert_int_equal(ddprof_symfile_open_path(&ref, src), 0);
+	assert_int_equal(ddprof_symfile_open_path(&f, dst), 0);
+	assert_int_equal(ddprof_cfi_table_open(&t, getpid(), &map), 0);
+	map.path = src;
+	assert_int_equal(stat(src, &st), 0);
+	map.dev = st.st_dev;
+	map.ino = st.st_ino;
+	assert_int_equal(ddprof_cfi_table_open(&rt, getpid(), &map), 0);
+
+	fd = open(dst, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	close(fd);
+	for (unsigned i = 0; i < f->img->nr_loads; i++)
+		if (f->img->loads[i].flags & PF_X)
+			x = &f->img->loads[i];
+	assert_non_null(x);
+	assert_true(x->offset + x->filesz > 4096);
+	for (uint64_t a = x->vaddr; a < x->vaddr + x->filesz; a += 16) {
+		const struct ddprof_sym_entry *e = ddprof_symfile_lookup(f, a, false);
+		const struct ddprof_sym_entry *r = ddprof_symfile_lookup(ref, a, false);
+		struct ddprof_cfi_rule rule, rrule;
+		const uint8_t *code, *rcode;
+		size_t n = x->vaddr + x->filesz - a < 16 ?
+			   x->vaddr + x->filesz - a : 16;
+
+		assert_non_null(e);
+		assert_non_null(r);
+		assert_int_equal(e->nr, r->nr);
+		assert_string_equal(e->lines[0].name, r->lines[0].name);
+		assert_string_equal(e->lines[0].file, r->lines[0].file);
+		assert_int_equal(e->lines[0].line, r->lines[0].line);
+		named += !strncmp(e->lines[0].name, "uw_", 3);
+		ddprof_cfi_table_rule(t, a, &rule);
+		ddprof_cfi_table_rule(rt, a, &rrule);
+		assert_int_equal(rule.kind, rrule.kind);
+		assert_int_equal(rule.cfa_reg, rrule.cfa_reg);
+		assert_int_equal(rule.cfa_off, rrule.cfa_off);
+		assert_memory_equal(rule.off, rrule.off, sizeof(rule.off));
+		assert_int_equal(ddprof_elf_image_read(t->img, a, n, &code), 0);
+		assert_int_equal(ddprof_elf_image_read(rt->img, a, n, &rcode), 0);
+		assert_memory_equal(code, rcode, n);
+	}
+	assert_true(named > 0);
+	ddprof_cfi_table_free(t);
+	ddprof_cfi_table_free(rt);
+	ddprof_symfile_free(f);
+	ddprof_symfile_free(ref);
+	unlink(dst);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -410,6 +491,7 @@ int main(void)
 		cmocka_unit_test(test_perfmap),
 		cmocka_unit_test(test_kallsyms),
 		cmocka_unit_test(test_corrupt_elf),
+		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_evict_and_markers),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 
 #include "ddprof/error.h"
 #include "symbols/debug_inflate.h"
+#include "unwind/elf_image.h"
 
 #define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
 
@@ -157,7 +159,11 @@ int ddprof_debug_inflate(int fd)
 		err = err ? err : -DDPROF_ERR_NOT_FOUND;
 		goto out;
 	}
-	mfd = memfd_create("ddprof-debuginfo", MFD_CLOEXEC);
+	if (total > DDPROF_ELF_MAX_SIZE) {
+		err = -DDPROF_ERR_TOO_BIG;
+		goto out;
+	}
+	mfd = memfd_create("ddprof-debuginfo", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0 || ftruncate(mfd, (off_t)total)) {
 		err = -errno;
 		goto out;
@@ -168,6 +174,12 @@ int ddprof_debug_inflate(int fd)
 		goto out;
 	}
 	err = fill(m, f, st.st_size, e, sh, out, total);
+	munmap(m, total);
+	m = MAP_FAILED;
+	/* sealed like every ELF copy libdwfl gets (see ddprof_elf_copy_fd) */
+	if (!err && fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+			  F_SEAL_WRITE | F_SEAL_SEAL))
+		err = -errno;
 out:
 	if (m != MAP_FAILED)
 		munmap(m, total);

@@ -7,13 +7,15 @@
 #define DDPROF_SYMBOLS_DEBUG_INFLATE_H
 
 /* Reads the 64-bit little-endian ELF file open at fd (not moved, not
- * closed) and, when it has zlib-compressed sections, returns a new memfd
+ * closed; a sealed copy, as the file must not shrink meanwhile) and, when
+ * it has zlib-compressed sections, returns a new sealed memfd
  * (close-on-exec, positioned at 0) holding the same file with those
  * sections stored uncompressed. Every other byte, the build-id note
  * included, is kept. Returns -DDPROF_ERR_NOT_FOUND when nothing is
  * compressed (use fd as it is), -DDPROF_ERR_UNSUPPORTED for a file this
  * does not handle (another ELF class, compression type or section-count
- * encoding), -DDPROF_ERR_FORMAT for a malformed one, -DDPROF_ERR_COMPRESS
+ * encoding), -DDPROF_ERR_FORMAT for a malformed one, -DDPROF_ERR_TOO_BIG
+ * past DDPROF_ELF_MAX_SIZE inflated, -DDPROF_ERR_COMPRESS
  * when a section does not inflate to its stated size, or -errno. */
 int ddprof_debug_inflate(int fd);
 

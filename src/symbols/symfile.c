@@ -32,7 +32,7 @@ static int debug_copy(const char *dir, const char *name, GElf_Word crc,
 {
 	char path[4096];
 	size_t size;
-	int fd, copy;
+	int fd, copy, inflated;
 
 	if (dir)
 		snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -55,6 +55,13 @@ static int debug_copy(const char *dir, const char *name, GElf_Word crc,
 			close(copy);
 			return -1;
 		}
+	}
+	/* distribution debug files have their sections compressed, which
+	 * libdw would inflate, all of them, with zlib on open */
+	inflated = ddprof_debug_inflate(copy);
+	if (inflated >= 0) {
+		close(copy);
+		copy = inflated;
 	}
 	*found = strdup(path);
 	return copy;
@@ -109,48 +116,6 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata,
 		fd = debug_copy(dir, debuglink, crc, found);
 	}
 	return fd;
-}
-
-/* Distribution debug files (/usr/lib/debug/.build-id/xx/yyyy.debug) have
- * their sections compressed, and libdw would inflate all of them with
- * zlib: hand it an uncompressed copy instead. Looked up by build id here
- * because dwfl_standard_find_debuginfo() opens such a file itself, past
- * the descriptor it returns; anything else takes the standard search. */
-static int find_debuginfo(Dwfl_Module *mod, void **userdata,
-			  const char *modname, Dwarf_Addr base,
-			  const char *file_name, const char *debuglink_file,
-			  GElf_Word debuglink_crc, char **debuginfo_file_name)
-{
-	static const char dir[] = "/usr/lib/debug/.build-id/";
-	char path[sizeof(dir) + 2 * 64 + 8], *p;
-	const unsigned char *id;
-	GElf_Addr id_vaddr;
-	int n = dwfl_module_build_id(mod, &id, &id_vaddr), fd, copy = -1;
-
-	if (n >= 2 && n <= 64) {
-		p = path + sizeof(dir) - 1;
-		memcpy(path, dir, sizeof(dir) - 1);
-		for (int i = 0; i < n; i++) {
-			p += sprintf(p, "%02x", id[i]);
-			if (i == 0)
-				*p++ = '/';
-		}
-		strcpy(p, ".debug");
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			copy = ddprof_debug_inflate(fd);
-			close(fd);
-		}
-		if (copy >= 0 && !(*debuginfo_file_name = strdup(path))) {
-			close(copy);
-			copy = -1;
-		}
-		if (copy >= 0)
-			return copy;
-	}
-	return dwfl_standard_find_debuginfo(mod, userdata, modname, base,
-					    file_name, debuglink_file,
-					    debuglink_crc, debuginfo_file_name);
 }
 
 static const Dwfl_Callbacks dwfl_callbacks = {

@@ -248,7 +248,8 @@ int ddprof_sampler_drain(struct ddprof_sampler *s)
 	err = collect(s, &n);
 	if (err)
 		first_err = err; /* process what was gathered, then report */
-	qsort(s->ents, n, sizeof(*s->ents), ent_cmp);
+	if (n) /* ents stays NULL until a pass finds a record */
+		qsort(s->ents, n, sizeof(*s->ents), ent_cmp);
 	for (size_t i = 0; i < n; i++) {
 		err = dispatch(s, &s->ents[i]);
 		release_upto(s, &s->ents[i]);

@@ -33,7 +33,8 @@ WARN := -Wall -Wextra -Wformat=2 -Wno-unused-parameter \
 DD_CPPFLAGS := -Iinclude -Isrc -I$(BUILD)/gen -D_GNU_SOURCE \
 	-DDDPROF_VERSION_STR=\"$(VERSION)\"
 DD_CFLAGS := -std=gnu11 -fPIC -MMD -MP $(WARN) $(SAN_FLAGS)
-LIBS := -ldw -lelf -lunwind-x86_64 -lunwind -llz4 -lcurl -lz \
+# libdeflate: inflates compressed separate debug files 3x faster than zlib
+LIBS := -ldw -lelf -lunwind-x86_64 -lunwind -llz4 -lcurl -lz -ldeflate \
 	-lprotobuf-nanopb -liberty -lpthread -lm
 TEST_LIBS := -lcmocka
 

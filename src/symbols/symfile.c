@@ -92,10 +92,10 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata,
 			  const char *file_name, const char *debuglink,
 			  GElf_Word crc, char **found)
 {
-	const unsigned char *bits;
+	const unsigned char *bits = NULL;
 	char dir[4096], *slash = NULL;
 	GElf_Addr vaddr;
-	int fd;
+	int fd, nbits;
 
 	(void)userdata, (void)modname, (void)base;
 	if (file_name) {
@@ -107,7 +107,9 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata,
 	/* crc 0: the dwz alt file, which set_alt() opens (not this search) */
 	if (debuglink && !crc)
 		return -1;
-	fd = build_id_copy(bits, dwfl_module_build_id(mod, &bits, &vaddr), found);
+	/* two statements: argument evaluation order would leave bits unset */
+	nbits = dwfl_module_build_id(mod, &bits, &vaddr);
+	fd = build_id_copy(bits, nbits, found);
 	if (fd >= 0 || !debuglink || !slash || strchr(debuglink, '/'))
 		return fd;
 	fd = debug_copy(dir, debuglink, crc, found);

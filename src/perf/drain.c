@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/sysmacros.h>
 
 #include "common/log.h"
 #include "ddprof/error.h"
@@ -115,17 +114,9 @@ static int on_sample(struct ddprof_sampler *s, size_t ring,
 
 static int on_mmap(struct ddprof_sampler *s, const struct ddprof_record *r)
 {
-	struct ddprof_map m = {
-		.start = r->mmap2.addr,
-		.end = r->mmap2.addr + r->mmap2.len,
-		.pgoff = r->mmap2.pgoff,
-		.prot = r->mmap2.prot,
-		.flags = r->mmap2.flags,
-		.dev = makedev(r->mmap2.maj, r->mmap2.min),
-		.ino = r->mmap2.ino,
-		.path = r->mmap2.filename,
-	};
+	struct ddprof_map m;
 
+	ddprof_record_mmap_map(r, &m);
 	s->st.mmaps++;
 	/* pid -1: kernel modules, synthesized by tools, not ours */
 	if (r->mmap2.pid == (uint32_t)-1 || (r->misc & PERF_RECORD_MISC_KERNEL))

@@ -3,6 +3,7 @@
  * error code rather than an out-of-bounds read. */
 #include <linux/perf_event.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 
 #include "ddprof/error.h"
 #include "perf/record.h"
@@ -375,4 +376,19 @@ int ddprof_record_time(const void *buf, size_t len,
 	if (!err)
 		*time = id.time;
 	return err;
+}
+
+void ddprof_record_mmap_map(const struct ddprof_record *r,
+			    struct ddprof_map *m)
+{
+	*m = (struct ddprof_map){
+		.start = r->mmap2.addr,
+		.end = r->mmap2.addr + r->mmap2.len,
+		.pgoff = r->mmap2.pgoff,
+		.prot = r->mmap2.prot,
+		.flags = r->mmap2.flags,
+		.dev = makedev(r->mmap2.maj, r->mmap2.min),
+		.ino = r->mmap2.ino,
+		.path = r->mmap2.filename,
+	};
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "perf/sample.h"
+#include "proc/proc.h"
 
 /* Layout facts the decoder needs from the events' attributes. Every event
  * writing to one ring must share them (the sampler opens them alike). */
@@ -76,6 +77,11 @@ int ddprof_record_decode(const void *buf, size_t len,
  * without a time (unknown types, no sample_id_all) give *time = 0. */
 int ddprof_record_time(const void *buf, size_t len,
 		       const struct ddprof_record_fmt *fmt, uint64_t *time);
+
+/* Fills *m from a decoded MMAP/MMAP2 record r; m->path points into r's
+ * buffer (valid as long as the record is). */
+void ddprof_record_mmap_map(const struct ddprof_record *r,
+			    struct ddprof_map *m);
 
 /* Whether the decoder can parse samples of this sample_type. */
 bool ddprof_record_fmt_supported(const struct ddprof_record_fmt *fmt);

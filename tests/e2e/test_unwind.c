@@ -18,13 +18,13 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <linux/perf_event.h>
 
+#include "../lib/perf_access.h"
 #include "perf/sampler.h"
 #include "proc/proc.h"
 #include "symbols/symbolizer.h"
@@ -157,25 +157,6 @@ static void cb_exec(void *ctx, struct ddprof_proc *p)
 {
 	ddprof_unwind_forget_pid(uw, ddprof_proc_pid(p));
 	ddprof_symbolizer_forget_pid(sym, ddprof_proc_pid(p));
-}
-
-static int perf_allowed(void)
-{
-	struct perf_event_attr a = {
-		.size = sizeof(a),
-		.type = PERF_TYPE_SOFTWARE,
-		.config = PERF_COUNT_SW_CPU_CLOCK,
-		.sample_period = 1000000,
-		.disabled = 1,
-		.exclude_kernel = 1,
-	};
-	int fd = syscall(SYS_perf_event_open, &a, 0, -1, -1,
-			 PERF_FLAG_FD_CLOEXEC);
-
-	if (fd < 0)
-		return 0;
-	close(fd);
-	return 1;
 }
 
 /* Runs workload args[0] (in wl_dir) under the project's sampler (wrap
@@ -487,10 +468,7 @@ int main(void)
 	};
 	const char *b = getenv("DDPROF_TEST_BUILD_DIR");
 
-	if (!perf_allowed()) {
-		fprintf(stderr, "perf_event_open not permitted: skipped\n");
-		return 77;
-	}
+	ddprof_test_require_perf();
 	snprintf(wl_dir, sizeof(wl_dir), "%s/workloads",
 		 b && b[0] == '/' ? b : DDPROF_TEST_BUILD_DIR);
 	return cmocka_run_group_tests(tests, setup, teardown);

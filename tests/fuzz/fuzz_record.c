@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "ddprof/log.h"
@@ -95,17 +94,9 @@ static void use_record(struct ddprof_proc_table *t, const struct ddprof_record *
 	}
 	case PERF_RECORD_MMAP:
 	case PERF_RECORD_MMAP2: {
-		struct ddprof_map m = {
-			.start = r->mmap2.addr,
-			.end = r->mmap2.addr + r->mmap2.len,
-			.pgoff = r->mmap2.pgoff,
-			.prot = r->mmap2.prot,
-			.flags = r->mmap2.flags,
-			.dev = makedev(r->mmap2.maj, r->mmap2.min),
-			.ino = r->mmap2.ino,
-			.path = r->mmap2.filename,
-		};
+		struct ddprof_map m;
 
+		ddprof_record_mmap_map(r, &m);
 		touch(m.path, strlen(m.path) + 1);
 		ddprof_proc_table_mmap(t, (pid_t)r->mmap2.pid, &m);
 		break;

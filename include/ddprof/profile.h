@@ -279,7 +279,9 @@ enum ddprof_compression {
 
 struct ddprof_serialize_opts {
 	enum ddprof_compression compression;
-	int level;          /* gzip 1..9 or LZ4 level; 0: library default */
+	int level;          /* gzip 1..9 (0: 1); LZ4: below 0 faster and
+			     * larger (acceleration -level), 0..2 fast, 3..12
+			     * high compression (above 12: 12) */
 	size_t max_size;    /* hard cap on output bytes; 0: DEFAULT_MAX_SIZE */
 	int64_t end_time_ns; /* end of the interval; 0: now (CLOCK_REALTIME) */
 };

@@ -11,8 +11,6 @@
 #include "ddprof/error.h"
 #include "ddprof/profile.h"
 
-struct LZ4F_cctx_s;
-
 struct ddprof_sink {
 	enum ddprof_compression comp;
 	int fd;           /* -1: write to buf */
@@ -20,13 +18,16 @@ struct ddprof_sink {
 	size_t len, cap;  /* of buf */
 	size_t max;       /* hard cap on output bytes */
 	size_t total;     /* output bytes so far */
-	unsigned char *in;
+	unsigned char *in;    /* the staging block being filled */
 	size_t in_len;
-	unsigned char *out;
+	unsigned char *stage; /* staging memory: one block, two for LZ4 */
+	unsigned char *out;   /* compressor output before it is written to fd */
 	size_t out_cap;
 	z_stream z;
 	int z_live;
-	struct LZ4F_cctx_s *lz;
+	void *lz;         /* LZ4_stream_t, or LZ4_streamHC_t when lz_hc */
+	int lz_hc;        /* HC compression level, 0: fast */
+	int lz_accel;     /* acceleration of fast compression */
 	int err;          /* first error, sticky */
 };
 

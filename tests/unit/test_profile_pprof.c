@@ -195,26 +195,149 @@ static void test_lz4_command_line(void **state)
 	fx_stacks_free(&fx);
 }
 
+/* Serializes p with o to a temporary file and checks the file holds
+ * exactly the len bytes of mem (what the memory variant gave). */
+static void assert_fd_matches(const struct ddprof_profile *p,
+			      const struct ddprof_serialize_opts *o,
+			      const void *mem, size_t len)
+{
+	FILE *f = tmpfile();
+	size_t written = 0;
+	void *got = malloc(len);
+
+	assert_non_null(f);
+	assert_non_null(got);
+	assert_int_equal(ddprof_profile_serialize_fd(p, o, fileno(f), &written), 0);
+	assert_int_equal(written, len);
+	rewind(f);
+	assert_int_equal(fread(got, 1, len, f), len);
+	assert_memory_equal(got, mem, len);
+	fclose(f);
+	free(got);
+}
+
+/* A profile whose encoding spans several 64 KiB blocks: about 400 KiB of
+ * samples and locations, and one 160 KiB function name of random
+ * characters, which fills at least one whole block that LZ4 cannot shrink
+ * and must store as it is. */
+static struct ddprof_profile *multiblock_profile(char **noise)
+{
+	struct ddprof_profile *p = NULL;
+	struct ddprof_mapping m = { 0x400000, 0x800000, 0, "/bin/app", NULL };
+	struct ddprof_line lines[64];
+	struct ddprof_location locs[64];
+	char names[64][32];
+	unsigned seed = 12345;
+	size_t nn = 160 << 10;
+
+	assert_int_equal(ddprof_profile_new(&p, types, 2, NULL, 0), 0);
+	*noise = malloc(nn + 1);
+	assert_non_null(*noise);
+	for (size_t i = 0; i < nn; i++)
+		(*noise)[i] = (char)(33 + rand_r(&seed) % 94);
+	(*noise)[nn] = 0;
+	for (int k = 0; k < 400; k++) {
+		int64_t vals[2] = { 1, k };
+		struct ddprof_sample s = { locs, 64, vals, 2, NULL, 0 };
+
+		for (int i = 0; i < 64; i++) {
+			snprintf(names[i], sizeof(names[i]), "fn_%d", (k * 31 + i * 7) % 5000);
+			lines[i] = (struct ddprof_line){ { names[i], NULL, "a.c", 0 }, i };
+			locs[i] = (struct ddprof_location){ m, 0x401000 + (uint64_t)i * 64 + (uint64_t)k * 4096,
+							    &lines[i], 1 };
+		}
+		if (k == 0)
+			lines[0].function.name = *noise;
+		assert_int_equal(ddprof_profile_add(p, &s, END_NS - k), 0);
+	}
+	return p;
+}
+
+/* Walks the blocks of an LZ4 frame as written by the library (7-byte
+ * header, no checksums): counts them and those stored uncompressed. */
+static void lz4_blocks(const unsigned char *f, size_t len, int *blocks, int *stored)
+{
+	size_t off = 7;
+
+	*blocks = *stored = 0;
+	assert_int_equal(f[4], 0x40); /* version 01, linked blocks, no checksums */
+	assert_int_equal(f[5], 0x40); /* 64 KiB blocks */
+	for (;;) {
+		uint32_t h;
+
+		assert_true(off + 4 <= len);
+		h = (uint32_t)f[off] | (uint32_t)f[off + 1] << 8 |
+		    (uint32_t)f[off + 2] << 16 | (uint32_t)f[off + 3] << 24;
+		off += 4;
+		if (!h)
+			break;
+		assert_true((h & 0x7fffffffu) <= 65536);
+		*blocks += 1;
+		*stored += !!(h & 0x80000000u);
+		off += h & 0x7fffffffu;
+	}
+	assert_int_equal(off, len);
+}
+
+/* Every LZ4 level decodes (by liblz4's frame decoder) to exactly the raw
+ * encoding, across linked blocks and a stored block; an fd gets the same
+ * bytes as memory; the size cap holds to the byte. */
+static void test_lz4_blocks_and_levels(void **state)
+{
+	static const int levels[] = { 0, -8, 4, 99 };
+	char *noise;
+	struct ddprof_profile *p = multiblock_profile(&noise);
+	size_t raw_len;
+	void *raw = serialize(p, DDPROF_COMPRESS_NONE, &raw_len);
+
+	assert_true(raw_len > 4 * 65536);
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		struct ddprof_serialize_opts o = { .compression = DDPROF_COMPRESS_LZ4,
+						   .level = levels[i], .end_time_ns = END_NS };
+		unsigned char *lz;
+		void *dec, *got;
+		size_t lz_len, dec_len, written;
+		int blocks, stored;
+		FILE *f;
+
+		assert_int_equal(ddprof_profile_serialize(p, &o, (void **)&lz, &lz_len), 0);
+		lz4_blocks(lz, lz_len, &blocks, &stored);
+		assert_true(blocks >= 5);
+		assert_true(stored >= 1);
+		assert_true(lz_len < raw_len);
+		assert_int_equal(pprof_decompress(lz, lz_len, &dec, &dec_len), 0);
+		assert_int_equal(dec_len, raw_len);
+		assert_memory_equal(dec, raw, raw_len);
+		free(dec);
+
+		assert_fd_matches(p, &o, lz, lz_len);
+		o.max_size = lz_len;
+		assert_int_equal(ddprof_profile_serialize(p, &o, &got, &written), 0);
+		free(got);
+		o.max_size = lz_len - 1;
+		assert_int_equal(ddprof_profile_serialize(p, &o, &got, &written),
+				 -DDPROF_ERR_TOO_BIG);
+		f = tmpfile();
+		assert_int_equal(ddprof_profile_serialize_fd(p, &o, fileno(f), &written),
+				 -DDPROF_ERR_TOO_BIG);
+		fclose(f);
+		free(lz);
+	}
+	free(raw);
+	free(noise);
+	ddprof_profile_free(p);
+}
+
 static void test_fd_variant(void **state)
 {
 	struct fx_stacks fx;
 	struct ddprof_profile *p = sample_profile(&fx);
 	struct ddprof_serialize_opts o = { .compression = DDPROF_COMPRESS_GZIP,
 					   .end_time_ns = END_NS };
-	size_t len, written = 0;
+	size_t len;
 	void *mem = serialize(p, DDPROF_COMPRESS_GZIP, &len);
-	FILE *f = tmpfile();
-	void *got;
 
-	assert_non_null(f);
-	assert_int_equal(ddprof_profile_serialize_fd(p, &o, fileno(f), &written), 0);
-	assert_int_equal(written, len);
-	rewind(f);
-	got = malloc(len);
-	assert_int_equal(fread(got, 1, len, f), len);
-	assert_memory_equal(got, mem, len);
-	fclose(f);
-	free(got);
+	assert_fd_matches(p, &o, mem, len);
 	free(mem);
 	assert_int_equal(ddprof_profile_serialize_fd(p, &o, -1, NULL), -DDPROF_ERR_INVALID);
 	ddprof_profile_free(p);
@@ -260,6 +383,7 @@ int main(void)
 		cmocka_unit_test(test_go_tool_pprof),
 		cmocka_unit_test(test_lz4_and_raw_agree),
 		cmocka_unit_test(test_lz4_command_line),
+		cmocka_unit_test(test_lz4_blocks_and_levels),
 		cmocka_unit_test(test_fd_variant),
 		cmocka_unit_test(test_size_cap),
 	};

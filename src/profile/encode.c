@@ -26,38 +26,9 @@ struct enc {
 #define vsize ddprof_vsize
 #define fsize ddprof_fsize
 
-static inline uint8_t *w_varint(uint8_t *o, uint64_t v)
-{
-	if (v < 0x80) { /* most ids and lengths */
-		*o = (uint8_t)v;
-		return o + 1;
-	}
-	if (v < 0x4000) {
-		o[0] = (uint8_t)(v | 0x80);
-		o[1] = (uint8_t)(v >> 7);
-		return o + 2;
-	}
-	while (v >= 0x80) {
-		*o++ = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	*o++ = (uint8_t)v;
-	return o;
-}
-
-/* All field numbers of profile.proto fit a one-byte key. */
-static inline uint8_t *w_key(uint8_t *o, uint32_t field, uint32_t wt)
-{
-	*o++ = (uint8_t)(field << 3 | wt);
-	return o;
-}
-
-static inline uint8_t *w_field(uint8_t *o, uint32_t field, uint64_t v)
-{
-	if (!v)
-		return o;
-	return w_varint(w_key(o, field, PB_WT_VARINT), v);
-}
+#define w_varint ddprof_put_varint
+#define w_key ddprof_put_key
+#define w_field ddprof_put_field
 
 /* Starts an element of `size` body bytes: reserves room and writes its
  * key and length. NULL on a sink error. */
@@ -80,24 +51,13 @@ static inline size_t label_size(const struct ddprof_slabel *l)
 	return ddprof_label_enc_size(l);
 }
 
-static inline uint8_t *w_label(uint8_t *o, const struct ddprof_slabel *l, size_t size)
-{
-	o = w_key(o, perftools_profiles_Sample_label_tag, PB_WT_STRING);
-	o = w_varint(o, size);
-	o = w_field(o, perftools_profiles_Label_key_tag, l->key);
-	o = w_field(o, perftools_profiles_Label_str_tag, l->str);
-	o = w_field(o, perftools_profiles_Label_num_tag, (uint64_t)l->num);
-	return w_field(o, perftools_profiles_Label_num_unit_tag, l->unit);
-}
-
 static int enc_sample(struct enc *e, uint32_t stack, uint32_t lset,
 		      const int64_t *raw, int64_t ts)
 {
 	const struct ddprof_store *st = e->st;
 	const struct ddprof_span *sp = &st->stacks[stack];
 	const struct ddprof_span *ls = &st->lsets[lset];
-	/* an empty stack or label set may have no array behind it yet */
-	const uint32_t *locs = sp->n ? &st->stack_locs[sp->off] : NULL;
+	/* an empty label set may have no array behind it yet */
 	const struct ddprof_slabel *labels = ls->n ? &st->labels[ls->off] : NULL;
 	const int64_t *vals = raw;
 	struct ddprof_slabel tsl = { .key = st->end_ts_key, .num = ts };
@@ -120,20 +80,22 @@ static int enc_sample(struct enc *e, uint32_t stack, uint32_t lset,
 	o = elem_begin(e, perftools_profiles_Profile_sample_tag, size);
 	if (!o)
 		return sink_err(e);
-	if (sp->n) {
+	if (sp->n) { /* location ids and labels come encoded from the store */
 		o = w_key(o, perftools_profiles_Sample_location_id_tag, PB_WT_STRING);
 		o = w_varint(o, lsz);
-		for (uint32_t i = 0; i < sp->n; i++)
-			o = w_varint(o, (uint64_t)locs[i] + 1);
+		memcpy(o, &st->enc[sp->enc_off], lsz);
+		o += lsz;
 	}
 	o = w_key(o, perftools_profiles_Sample_value_tag, PB_WT_STRING);
 	o = w_varint(o, vsz);
 	for (uint32_t i = 0; i < nv; i++)
 		o = w_varint(o, (uint64_t)vals[i]);
-	for (uint32_t i = 0; i < ls->n; i++)
-		o = w_label(o, &labels[i], label_size(&labels[i]));
+	if (ls->n) {
+		memcpy(o, &st->enc[ls->enc_off], ls->enc_size);
+		o += ls->enc_size;
+	}
 	if (ts)
-		o = w_label(o, &tsl, tsz);
+		o = ddprof_label_put(o, &tsl);
 	ddprof_sink_commit(e->sink, o);
 	return 0;
 }

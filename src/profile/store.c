@@ -56,6 +56,7 @@ void ddprof_store_fini(struct ddprof_store *s)
 	ddprof_pfree(s->stacks);
 	ddprof_pfree(s->stack_locs);
 	ddprof_idtab_fini(&s->stack_tab);
+	ddprof_pfree(s->enc);
 	ddprof_pfree(s->lsets);
 	ddprof_pfree(s->labels);
 	ddprof_idtab_fini(&s->lset_tab);
@@ -315,6 +316,15 @@ int ddprof_store_intern_location(struct ddprof_store *s, uint32_t mapping,
 
 /* ---- stacks and label sets -------------------------------------------- */
 
+/* Makes room for size more bytes in the enc pool, whose offsets are 32-bit.
+ * Returns 0 or -ENOMEM. */
+static int reserve_enc(struct ddprof_store *s, size_t size)
+{
+	if (size > UINT32_MAX - s->nenc)
+		return -ENOMEM;
+	return GROW(s->enc, s->cap_enc, s->nenc + size);
+}
+
 struct stack_key {
 	const struct ddprof_store *s;
 	const uint32_t *locs;
@@ -338,18 +348,30 @@ int ddprof_store_intern_stack(struct ddprof_store *s, const uint32_t *locs,
 	uint64_t h = ddprof_fasthash(locs, n * sizeof(*locs), 0x51ed270b27b8f0c5ULL);
 	uint64_t *slot;
 
+	struct ddprof_span *sp;
+	size_t size = 0;
+	uint8_t *o;
+
 	if (ddprof_idtab_find(&s->stack_tab, h, stack_eq, &k, idx, &slot))
 		return 0;
-	if (ddprof_idtab_reserve(&s->stack_tab) ||
+	for (uint32_t i = 0; i < n; i++) /* pprof location ids are index + 1 */
+		size += ddprof_vsize((uint64_t)locs[i] + 1);
+	if (reserve_enc(s, size) || ddprof_idtab_reserve(&s->stack_tab) ||
 	    GROW(s->stacks, s->cap_stacks, s->nstacks + 1) ||
 	    GROW(s->stack_locs, s->cap_stack_locs, s->nstack_locs + n))
 		return -ENOMEM;
 	ddprof_idtab_find(&s->stack_tab, h, stack_eq, &k, idx, &slot);
-	s->stacks[s->nstacks].off = (uint32_t)s->nstack_locs;
-	s->stacks[s->nstacks].n = n;
-	s->stacks[s->nstacks].enc_size = 0;
-	for (uint32_t i = 0; i < n; i++) /* pprof location ids are index + 1 */
-		s->stacks[s->nstacks].enc_size += (uint32_t)ddprof_vsize((uint64_t)locs[i] + 1);
+	sp = &s->stacks[s->nstacks];
+	sp->off = (uint32_t)s->nstack_locs;
+	sp->n = n;
+	sp->enc_off = (uint32_t)s->nenc;
+	sp->enc_size = (uint32_t)size;
+	if (size) { /* an empty stack may come before the pool exists */
+		o = s->enc + s->nenc;
+		for (uint32_t i = 0; i < n; i++)
+			o = ddprof_put_varint(o, (uint64_t)locs[i] + 1);
+		s->nenc += size;
+	}
 	if (n)
 		memcpy(&s->stack_locs[s->nstack_locs], locs, n * sizeof(*locs));
 	s->nstack_locs += n;
@@ -387,24 +409,35 @@ int ddprof_store_intern_labels(struct ddprof_store *s,
 	struct lset_key k = { s, labels, n };
 	uint64_t h = 0x3c6ef372fe94f82bULL ^ n;
 	uint64_t *slot;
+	struct ddprof_span *sp;
+	size_t size = 0;
+	uint8_t *o;
 
 	for (uint32_t i = 0; i < n; i++)
 		h = ddprof_fh_u64(h ^ ((uint64_t)labels[i].key << 32 | labels[i].str),
 				  (uint64_t)labels[i].num ^ ((uint64_t)labels[i].unit << 40));
 	if (ddprof_idtab_find(&s->lset_tab, h, lset_eq, &k, idx, &slot))
 		return 0;
-	if (ddprof_idtab_reserve(&s->lset_tab) ||
+	for (uint32_t i = 0; i < n; i++) {
+		size_t ls = ddprof_label_enc_size(&labels[i]);
+
+		size += 1 + ddprof_vsize(ls) + ls;
+	}
+	if (reserve_enc(s, size) || ddprof_idtab_reserve(&s->lset_tab) ||
 	    GROW(s->lsets, s->cap_lsets, s->nlsets + 1) ||
 	    GROW(s->labels, s->cap_labels, s->nlabels + n))
 		return -ENOMEM;
 	ddprof_idtab_find(&s->lset_tab, h, lset_eq, &k, idx, &slot);
-	s->lsets[s->nlsets].off = (uint32_t)s->nlabels;
-	s->lsets[s->nlsets].n = n;
-	s->lsets[s->nlsets].enc_size = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		size_t ls = ddprof_label_enc_size(&labels[i]);
-
-		s->lsets[s->nlsets].enc_size += (uint32_t)(1 + ddprof_vsize(ls) + ls);
+	sp = &s->lsets[s->nlsets];
+	sp->off = (uint32_t)s->nlabels;
+	sp->n = n;
+	sp->enc_off = (uint32_t)s->nenc;
+	sp->enc_size = (uint32_t)size;
+	if (size) {
+		o = s->enc + s->nenc;
+		for (uint32_t i = 0; i < n; i++)
+			o = ddprof_label_put(o, &labels[i]);
+		s->nenc += size;
 	}
 	if (n)
 		memcpy(&s->labels[s->nlabels], labels, n * sizeof(*labels));
@@ -480,7 +513,7 @@ uint64_t ddprof_store_memory(const struct ddprof_store *s)
 	     s->cap_funcs * sizeof(*s->funcs) + s->cap_locs * sizeof(*s->locs) +
 	     s->cap_lines * sizeof(*s->lines) +
 	     s->cap_stacks * sizeof(*s->stacks) +
-	     s->cap_stack_locs * sizeof(*s->stack_locs) +
+	     s->cap_stack_locs * sizeof(*s->stack_locs) + s->cap_enc +
 	     s->cap_lsets * sizeof(*s->lsets) +
 	     s->cap_labels * sizeof(*s->labels) +
 	     s->cap_rows * sizeof(*s->rows) +

@@ -11,6 +11,7 @@
 
 #include "idtab.h"
 #include "pbsize.h"
+#include "profile.pb.h"
 
 #define DDPROF_NO_MAPPING UINT32_MAX
 
@@ -54,9 +55,10 @@ struct ddprof_slabel {
 
 struct ddprof_span {
 	uint32_t off, n; /* a run inside a pool array */
-	uint32_t enc_size; /* pprof bytes: packed location ids of a stack, or
-			    * all Label fields (keys and lengths included)
-			    * of a label set */
+	uint32_t enc_off, enc_size; /* its pprof bytes in the store's enc
+				     * pool: the packed location ids of a
+				     * stack, or all Label fields (keys and
+				     * lengths included) of a label set */
 };
 
 /* Encoded size of one Label message body. */
@@ -64,6 +66,19 @@ static inline size_t ddprof_label_enc_size(const struct ddprof_slabel *l)
 {
 	return ddprof_fsize(l->key) + ddprof_fsize(l->str) +
 	       ddprof_fsize((uint64_t)l->num) + ddprof_fsize(l->unit);
+}
+
+/* Writes l as a Sample.label field (key, length, body) at o, returns the
+ * end: 1 + ddprof_vsize(size) + size bytes for size =
+ * ddprof_label_enc_size(l). */
+static inline uint8_t *ddprof_label_put(uint8_t *o, const struct ddprof_slabel *l)
+{
+	o = ddprof_put_key(o, perftools_profiles_Sample_label_tag, PB_WT_STRING);
+	o = ddprof_put_varint(o, ddprof_label_enc_size(l));
+	o = ddprof_put_field(o, perftools_profiles_Label_key_tag, l->key);
+	o = ddprof_put_field(o, perftools_profiles_Label_str_tag, l->str);
+	o = ddprof_put_field(o, perftools_profiles_Label_num_tag, (uint64_t)l->num);
+	return ddprof_put_field(o, perftools_profiles_Label_num_unit_tag, l->unit);
 }
 
 struct ddprof_srow {
@@ -106,6 +121,9 @@ struct ddprof_store {
 	uint32_t *stack_locs;
 	size_t nstack_locs, cap_stack_locs;
 	struct ddprof_idtab stack_tab;
+
+	uint8_t *enc; /* pprof bytes of stacks and label sets (see span) */
+	size_t nenc, cap_enc;
 
 	struct ddprof_span *lsets;
 	size_t nlsets, cap_lsets;

@@ -1,13 +1,17 @@
 /* Perf map reader. The file lives in a world-writable directory, so it is
  * opened without following a final symlink and trusted only when owned by
- * the user the process runs as. */
+ * the user the process runs as; and it is looked up inside the process's
+ * root as if that were "/", so a container whose /tmp is a symlink cannot
+ * point the profiler at a file of the host. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "symbols/addr_search.h"
@@ -98,21 +102,47 @@ nomem:
 	return -ENOMEM;
 }
 
+/* Opens the process's tmp/perf-NSPID.map relative to its root directory,
+ * every symlink on the way resolved inside that root (RESOLVE_IN_ROOT),
+ * the last component not followed. Kernels before 5.6, or a seccomp filter
+ * that refuses openat2, get a plain openat with O_NOFOLLOW: a symlink
+ * earlier in the path then resolves against the profiler's root. Returns
+ * an fd or -errno. */
+static int open_in_root(pid_t pid)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	char path[64];
+	int root, fd, err;
+
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+	root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "tmp/perf-%d.map", (int)ns_pid(pid));
+	fd = (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+		fd = openat(root, path, (int)how.flags);
+	err = errno;
+	close(root);
+	return fd < 0 ? -err : fd;
+}
+
 int ddprof_perfmap_load(struct ddprof_perfmap *m, pid_t pid)
 {
 	struct stat st, pst;
-	char path[128];
+	char path[64];
 	int fd, err;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	if (stat(path, &pst))
 		return -errno;
-	snprintf(path, sizeof(path), "/proc/%d/root/tmp/perf-%d.map", (int)pid,
-		 (int)ns_pid(pid));
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	fd = open_in_root(pid);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, &st)) {
 		err = -errno;
 		goto out_fd;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -133,22 +134,22 @@ static void test_perfmap_other_owner_refused(void **state)
 	unlink(path);
 }
 
-/* The process runs as another user than the file's owner (us, root). */
-static void test_perfmap_of_other_users_process_refused(void **state)
+/* Forks a child that waits, chrooted into root (unless NULL) and running
+ * as uid (unless 0), and dies with us should an assertion end the test
+ * first. Returns its pid once it is set up. */
+static pid_t waiting_child(const char *root, uid_t uid)
 {
-	struct ddprof_perfmap m = { 0 };
-	char path[64];
-	int ready[2], status;
+	int ready[2];
 	pid_t pid;
 	char c;
 
-	if (geteuid() != 0)
-		skip();
 	assert_int_equal(pipe(ready), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		if (setgid(65534) || setuid(65534))
+		close(ready[0]);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || (root && (chroot(root) || chdir("/"))) ||
+		    (uid && (setgid(uid) || setuid(uid))))
 			_exit(1);
 		if (write(ready[1], "x", 1) != 1)
 			_exit(1);
@@ -158,12 +159,74 @@ static void test_perfmap_of_other_users_process_refused(void **state)
 	close(ready[1]);
 	assert_int_equal(read(ready[0], &c, 1), 1);
 	close(ready[0]);
+	return pid;
+}
+
+static void reap(pid_t pid)
+{
+	int status;
+
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+}
+
+/* The process runs as another user than the file's owner (us, root). */
+static void test_perfmap_of_other_users_process_refused(void **state)
+{
+	struct ddprof_perfmap m = { 0 };
+	char path[64];
+	pid_t pid;
+
+	if (geteuid() != 0)
+		skip();
+	pid = waiting_child(NULL, 65534);
 	perfmap_path(path, sizeof(path), pid);
 	write_file(path, map_text, 0644);
 	assert_int_equal(ddprof_perfmap_load(&m, pid), -EPERM);
 	unlink(path);
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
+	reap(pid);
+}
+
+/* A process in its own root (a container) whose /tmp is a symlink to an
+ * absolute path: the map is looked up inside that root, never at the
+ * same path on the host, where a map waits that must not be read. A real
+ * /tmp inside the root is read. */
+static void test_perfmap_stays_in_process_root(void **state)
+{
+	char root[] = "/tmp/ddprof-root-XXXXXX", host[] = "/tmp/ddprof-host-XXXXXX";
+	char path[160], tmp[96];
+	struct ddprof_perfmap m = { 0 };
+	pid_t pid;
+
+	if (geteuid() != 0)
+		skip(); /* chroot needs root */
+	assert_non_null(mkdtemp(root));
+	assert_non_null(mkdtemp(host));
+	snprintf(tmp, sizeof(tmp), "%s/tmp", root);
+	assert_int_equal(symlink(host, tmp), 0); /* /tmp -> /tmp/ddprof-host-X */
+	pid = waiting_child(root, 0);
+	snprintf(path, sizeof(path), "%s/perf-%d.map", host, (int)pid);
+	write_file(path, map_text, 0600); /* the host's file, same owner */
+	assert_int_not_equal(ddprof_perfmap_load(&m, pid), 0);
+	assert_false(m.loaded);
+	assert_int_equal(m.n, 0);
+	reap(pid);
+	unlink(path);
+
+	/* the same process layout with a real /tmp in its root */
+	assert_int_equal(unlink(tmp), 0);
+	assert_int_equal(mkdir(tmp, 01777), 0);
+	pid = waiting_child(root, 0);
+	snprintf(path, sizeof(path), "%s/perf-%d.map", tmp, (int)pid);
+	write_file(path, map_text, 0600);
+	assert_int_equal(ddprof_perfmap_load(&m, pid), 0);
+	assert_int_equal(m.n, 2);
+	ddprof_perfmap_fini(&m);
+	reap(pid);
+	unlink(path);
+	rmdir(tmp);
+	rmdir(root);
+	rmdir(host);
 }
 
 static void test_perfmap_fifo_refused(void **state)
@@ -459,6 +522,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_perfmap_other_owner_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_perfmap_of_other_users_process_refused,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_perfmap_stays_in_process_root, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_perfmap_fifo_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_perfmap_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symbolizer_refuses_symlinked_map,

@@ -1,6 +1,10 @@
 /* Benchmarks of the profile store: the add paths (strings, interned,
  * timestamped) on 18-frame stacks with the CLI's two thread labels, and
  * serialization of 1000 timeline samples and of 100k aggregated rows.
+ * add_sample_strings_uncached is the same work with the sample and label
+ * caches off (every string hashed and looked up, each frame probed, as
+ * libdatadog's add path does), measured in the same run: on this shared
+ * machine a busy neighbour slows both, and their ratio stays.
  * Each figure is the median of several timed repetitions of the thread's
  * CPU time (clock_gettime(CLOCK_THREAD_CPUTIME_ID), so other processes on
  * the shared machine do not count), printed as `bench: NAME VALUE UNIT`. */
@@ -12,6 +16,7 @@
 #include "ddprof/error.h"
 #include "ddprof/profile.h"
 #include "../lib/profile_fixture.h"
+#include "profile/scache.h"
 
 #define DEPTH 18
 #define NSTACKS 1000
@@ -79,14 +84,17 @@ static void add_strings(struct ddprof_profile *p, const struct fx_stacks *fx,
 	}
 }
 
-static void bench_add_strings(const struct fx_stacks *fx, int static_strings)
+/* mode 0: default, 1: static strings, 2: caches off (uncached) */
+static double bench_add_strings(const struct fx_stacks *fx, int mode)
 {
+	static const char *const names[3] = { "", "_static", "_uncached" };
 	struct ddprof_profile *p = new_profile(1);
 	const size_t n = 200000;
-	double r[REPS];
+	double r[REPS], m;
 
-	if (ddprof_profile_set_static_strings(p, static_strings))
+	if (ddprof_profile_set_static_strings(p, mode == 1))
 		die("static strings", -12);
+	ddprof__scache_off = mode == 2;
 	add_strings(p, fx, 0, NSTACKS * 4, 0); /* warm: everything interned */
 	for (int k = 0; k < REPS; k++) {
 		double t0 = cpu_ns();
@@ -94,9 +102,11 @@ static void bench_add_strings(const struct fx_stacks *fx, int static_strings)
 		add_strings(p, fx, 0, n, 0);
 		r[k] = (cpu_ns() - t0) / (double)n;
 	}
-	printf("bench: add_sample_strings%s %.1f ns\n",
-	       static_strings ? "_static" : "", median(r, REPS));
+	m = median(r, REPS);
+	printf("bench: add_sample_strings%s %.1f ns\n", names[mode], m);
+	ddprof__scache_off = 0;
 	ddprof_profile_free(p);
+	return m;
 }
 
 static void bench_add_timestamped(const struct fx_stacks *fx)
@@ -275,8 +285,11 @@ int main(void)
 		fprintf(stderr, "bench_profile: out of memory\n");
 		return 1;
 	}
-	bench_add_strings(&fx, 0);
+	double cached = bench_add_strings(&fx, 0);
+
 	bench_add_strings(&fx, 1);
+	printf("bench: add_sample_strings_vs_uncached_ratio %.2f ratio\n",
+	       cached / bench_add_strings(&fx, 2));
 	bench_add_interned(&fx, 0);
 	bench_add_timestamped(&fx);
 	bench_add_interned(&fx, 1);

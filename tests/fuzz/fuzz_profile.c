@@ -145,7 +145,7 @@ static void serialize(struct state *st, const struct ddprof_profile *p,
 	int err;
 
 	o.compression = b % 3;
-	o.level = (b >> 2) % 4;
+	o.level = (int)((b >> 2) & 7) - 2; /* LZ4: faster, default and HC; gzip refuses < 0 */
 	o.max_size = (b & 0x80) ? 64 + u8(in) * 16 : 0;
 	o.end_time_ns = (int64_t)(u64(in) >> 2);
 	if (b & 0x40) {

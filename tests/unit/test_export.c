@@ -135,6 +135,43 @@ static struct ddprof_exporter *exporter_of(const struct ddprof_exporter_config *
 	return e;
 }
 
+/* What most tests need: a loopback server (replying as script says), a
+ * profile of n samples, its request and the base config aimed at the
+ * server. */
+struct rig {
+	struct http_server *srv;
+	struct profile prof;
+	struct ddprof_export_request req;
+	struct ddprof_exporter_config cfg;
+	struct ddprof_exporter_stats st;
+};
+
+static void rig_start(struct rig *r, unsigned n_samples,
+		      const struct http_reply *script, size_t n_replies)
+{
+	r->srv = http_server_start(NULL);
+	assert_non_null(r->srv);
+	if (n_replies)
+		http_server_script(r->srv, script, n_replies);
+	r->prof = make_profile(n_samples);
+	r->req = request_of(&r->prof);
+	r->cfg = base_config(http_server_url(r->srv));
+}
+
+/* The exporter's stats, kept in r->st. */
+static const struct ddprof_exporter_stats *rig_stats(struct rig *r,
+						     struct ddprof_exporter *e)
+{
+	ddprof_exporter_stats_get(e, &r->st);
+	return &r->st;
+}
+
+static void rig_end(struct rig *r)
+{
+	http_server_stop(r->srv);
+	free(r->prof.lz4);
+}
+
 /* event.json as the exporter must write it for base_config(). */
 static void expected_event(char *buf, size_t size,
 			   const struct ddprof_exporter *e, unsigned seq,
@@ -665,75 +702,63 @@ static void test_retry_500_then_200(void **state)
 	const struct http_reply script[] = {{.status = 500, .body = "oops"},
 					    {.status = 200}};
 	const struct http_reply always_503[] = {{.status = 503}};
-	struct http_server *srv = http_server_start(NULL);
-	struct profile prof = make_profile(3);
-	struct ddprof_export_request req = request_of(&prof);
-	struct ddprof_exporter_config cfg;
-	struct ddprof_exporter_stats st;
+	const struct ddprof_exporter_stats *st;
 	struct ddprof_exporter *e;
 	char event[2048];
+	struct rig r;
 
-	assert_non_null(srv);
-	http_server_script(srv, script, 2);
-	cfg = base_config(http_server_url(srv));
-	e = exporter_of(&cfg);
+	rig_start(&r, 3, script, 2);
+	e = exporter_of(&r.cfg);
 	/* synchronous: one attempt, the 500 comes back */
-	assert_int_equal(ddprof_exporter_send(e, &req), -DDPROF_ERR_HTTP);
+	assert_int_equal(ddprof_exporter_send(e, &r.req), -DDPROF_ERR_HTTP);
 	assert_true(logs_have("HTTP 500: oops"));
-	ddprof_exporter_stats_get(e, &st);
-	assert_int_equal(st.last_status, 500);
+	assert_int_equal(rig_stats(&r, e)->last_status, 500);
 
-	http_server_script(srv, script, 2);
+	http_server_script(r.srv, script, 2);
 	assert_int_equal(ddprof_exporter_start(e), 0);
-	assert_int_equal(ddprof_exporter_enqueue(e, &req), 0);
+	assert_int_equal(ddprof_exporter_enqueue(e, &r.req), 0);
 	assert_int_equal(ddprof_exporter_flush(e, 5000), 0);
-	ddprof_exporter_stats_get(e, &st);
-	assert_int_equal(st.sent, 1);
-	assert_int_equal(st.failed, 1); /* the synchronous one */
-	assert_int_equal(st.retries, 1);
-	assert_int_equal(st.last_status, 200);
-	assert_int_equal(http_server_count(srv), 3);
+	st = rig_stats(&r, e);
+	assert_int_equal(st->sent, 1);
+	assert_int_equal(st->failed, 1); /* the synchronous one */
+	assert_int_equal(st->retries, 1);
+	assert_int_equal(st->last_status, 200);
+	assert_int_equal(http_server_count(r.srv), 3);
 	/* the retry carries the same request */
 	expected_event(event, sizeof(event), e, 1, NULL, 0);
-	check_upload(http_server_request(srv, 1), "/profiling/v1/input", NULL,
-		     event, &prof, 0);
-	check_upload(http_server_request(srv, 2), "/profiling/v1/input", NULL,
-		     event, &prof, 0);
+	check_upload(http_server_request(r.srv, 1), "/profiling/v1/input", NULL,
+		     event, &r.prof, 0);
+	check_upload(http_server_request(r.srv, 2), "/profiling/v1/input", NULL,
+		     event, &r.prof, 0);
 
 	/* 5xx forever: bounded tries, then failed */
-	http_server_script(srv, always_503, 1);
-	assert_int_equal(ddprof_exporter_enqueue(e, &req), 0);
+	http_server_script(r.srv, always_503, 1);
+	assert_int_equal(ddprof_exporter_enqueue(e, &r.req), 0);
 	assert_int_equal(ddprof_exporter_flush(e, 5000), 0);
-	ddprof_exporter_stats_get(e, &st);
-	assert_int_equal(st.failed, 2);
-	assert_int_equal(st.retries, 3);
-	assert_int_equal(http_server_count(srv), 6);
+	st = rig_stats(&r, e);
+	assert_int_equal(st->failed, 2);
+	assert_int_equal(st->retries, 3);
+	assert_int_equal(http_server_count(r.srv), 6);
 	assert_true(logs_have("HTTP 503"));
 	assert_int_equal(ddprof_exporter_stop(e, 1000), 0);
 	ddprof_exporter_free(e);
-	http_server_stop(srv);
-	free(prof.lz4);
+	rig_end(&r);
 }
 
 static void test_timeout(void **state)
 {
 	const struct http_reply hang[] = {{.hang = true}};
-	struct http_server *srv = http_server_start(NULL);
-	struct profile prof = make_profile(1);
-	struct ddprof_export_request req = request_of(&prof);
-	struct ddprof_exporter_config cfg;
-	struct ddprof_exporter_stats st;
+	const struct ddprof_exporter_stats *st;
 	struct ddprof_exporter *e;
+	struct rig r;
 	long t0, dt;
 
-	assert_non_null(srv);
-	http_server_script(srv, hang, 1);
-	cfg = base_config(http_server_url(srv));
-	cfg.timeout_ms = 400;
-	cfg.max_tries = 2;
-	e = exporter_of(&cfg);
+	rig_start(&r, 1, hang, 1);
+	r.cfg.timeout_ms = 400;
+	r.cfg.max_tries = 2;
+	e = exporter_of(&r.cfg);
 	t0 = now_ms();
-	assert_int_equal(ddprof_exporter_send(e, &req), -DDPROF_ERR_TIMEOUT);
+	assert_int_equal(ddprof_exporter_send(e, &r.req), -DDPROF_ERR_TIMEOUT);
 	dt = now_ms() - t0;
 	assert_true(dt >= 350 && dt < 2000);
 	assert_true(logs_have("timed out"));
@@ -741,57 +766,51 @@ static void test_timeout(void **state)
 	/* async: both tries time out, within their bound */
 	assert_int_equal(ddprof_exporter_start(e), 0);
 	t0 = now_ms();
-	assert_int_equal(ddprof_exporter_enqueue(e, &req), 0);
+	assert_int_equal(ddprof_exporter_enqueue(e, &r.req), 0);
 	assert_true(now_ms() - t0 < 100); /* the caller never waits */
 	assert_int_equal(ddprof_exporter_flush(e, 5000), 0);
 	dt = now_ms() - t0;
 	assert_true(dt >= 800 && dt < 3000);
-	ddprof_exporter_stats_get(e, &st);
-	assert_int_equal(st.failed, 2);
-	assert_int_equal(st.retries, 1);
-	assert_int_equal(st.last_error, -DDPROF_ERR_TIMEOUT);
-	assert_int_equal(http_server_count(srv), 3);
+	st = rig_stats(&r, e);
+	assert_int_equal(st->failed, 2);
+	assert_int_equal(st->retries, 1);
+	assert_int_equal(st->last_error, -DDPROF_ERR_TIMEOUT);
+	assert_int_equal(http_server_count(r.srv), 3);
 	ddprof_exporter_free(e);
-	http_server_stop(srv);
-	free(prof.lz4);
+	rig_end(&r);
 }
 
 static void test_auth_403(void **state)
 {
 	const struct http_reply forbidden[] = {{.status = 403,
 						.body = "{\"errors\":[\"Forbidden\"]}"}};
-	struct http_server *srv = http_server_start(NULL);
-	struct profile prof = make_profile(1);
-	struct ddprof_export_request req = request_of(&prof);
-	struct ddprof_exporter_config cfg;
-	struct ddprof_exporter_stats st;
+	const struct ddprof_exporter_stats *st;
 	struct ddprof_exporter *e;
 	char intake[128];
+	struct rig r;
 
-	assert_non_null(srv);
-	http_server_script(srv, forbidden, 1);
-	snprintf(intake, sizeof(intake), "%s/api/v2/profile", http_server_url(srv));
-	cfg = base_config(NULL);
-	cfg.api_key = API_KEY;
-	cfg.intake_url = intake;
-	e = exporter_of(&cfg);
-	assert_int_equal(ddprof_exporter_send(e, &req), -DDPROF_ERR_AUTH);
+	rig_start(&r, 1, forbidden, 1);
+	snprintf(intake, sizeof(intake), "%s/api/v2/profile", http_server_url(r.srv));
+	r.cfg.url = NULL;
+	r.cfg.api_key = API_KEY;
+	r.cfg.intake_url = intake;
+	e = exporter_of(&r.cfg);
+	assert_int_equal(ddprof_exporter_send(e, &r.req), -DDPROF_ERR_AUTH);
 	assert_true(logs_have("HTTP 403 (API key refused: check DD_API_KEY)"));
 	assert_non_null(strstr(ddprof_strerror(-DDPROF_ERR_AUTH), "API key"));
 
 	/* a refused key is not retried */
 	assert_int_equal(ddprof_exporter_start(e), 0);
-	assert_int_equal(ddprof_exporter_enqueue(e, &req), 0);
+	assert_int_equal(ddprof_exporter_enqueue(e, &r.req), 0);
 	assert_int_equal(ddprof_exporter_stop(e, 5000), 0);
-	ddprof_exporter_stats_get(e, &st);
-	assert_int_equal(st.failed, 2);
-	assert_int_equal(st.retries, 0);
-	assert_int_equal(st.last_error, -DDPROF_ERR_AUTH);
-	assert_int_equal(st.last_status, 403);
-	assert_int_equal(http_server_count(srv), 2);
+	st = rig_stats(&r, e);
+	assert_int_equal(st->failed, 2);
+	assert_int_equal(st->retries, 0);
+	assert_int_equal(st->last_error, -DDPROF_ERR_AUTH);
+	assert_int_equal(st->last_status, 403);
+	assert_int_equal(http_server_count(r.srv), 2);
 	ddprof_exporter_free(e);
-	http_server_stop(srv);
-	free(prof.lz4);
+	rig_end(&r);
 }
 
 /* profile_seq of a recorded upload, read from its event.json. */
@@ -806,94 +825,82 @@ static void test_queue_full(void **state)
 {
 	const struct http_reply slow[] = {{.status = 200, .delay_ms = 600},
 					  {.status = 200}};
-	struct http_server *srv = http_server_start(NULL);
-	struct profile prof = make_profile(1);
-	struct ddprof_export_request req = request_of(&prof);
-	struct ddprof_exporter_config cfg;
-	struct ddprof_exporter_stats st;
+	const struct ddprof_exporter_stats *st;
 	struct ddprof_exporter *e;
+	struct rig r;
 	long t0;
 
-	assert_non_null(srv);
-	http_server_script(srv, slow, 2);
-	cfg = base_config(http_server_url(srv));
-	cfg.queue_size = 2;
-	e = exporter_of(&cfg);
+	rig_start(&r, 1, slow, 2);
+	r.cfg.queue_size = 2;
+	e = exporter_of(&r.cfg);
 	assert_int_equal(ddprof_exporter_start(e), 0);
-	assert_int_equal(ddprof_exporter_enqueue(e, &req), 0); /* seq 0 */
+	assert_int_equal(ddprof_exporter_enqueue(e, &r.req), 0); /* seq 0 */
 	/* seq 0 is in flight once the server has it */
-	assert_int_equal(http_server_wait(srv, 1, 5000), 1);
+	assert_int_equal(http_server_wait(r.srv, 1, 5000), 1);
 	t0 = now_ms();
-	assert_int_equal(ddprof_exporter_enqueue(e, &req), 0); /* 1 */
-	assert_int_equal(ddprof_exporter_enqueue(e, &req), 0); /* 2 */
-	assert_int_equal(ddprof_exporter_enqueue(e, &req), -DDPROF_ERR_QUEUE_FULL);
-	assert_int_equal(ddprof_exporter_enqueue(e, &req), -DDPROF_ERR_QUEUE_FULL);
+	assert_int_equal(ddprof_exporter_enqueue(e, &r.req), 0); /* 1 */
+	assert_int_equal(ddprof_exporter_enqueue(e, &r.req), 0); /* 2 */
+	assert_int_equal(ddprof_exporter_enqueue(e, &r.req), -DDPROF_ERR_QUEUE_FULL);
+	assert_int_equal(ddprof_exporter_enqueue(e, &r.req), -DDPROF_ERR_QUEUE_FULL);
 	assert_true(now_ms() - t0 < 300); /* never blocked on the network */
-	ddprof_exporter_stats_get(e, &st);
-	assert_int_equal(st.dropped, 2);
-	assert_int_equal(st.pending, 3);
+	st = rig_stats(&r, e);
+	assert_int_equal(st->dropped, 2);
+	assert_int_equal(st->pending, 3);
 	assert_true(logs_have("dropped profile 1"));
 	assert_true(logs_have("dropped profile 2"));
 	assert_int_equal(ddprof_exporter_stop(e, 5000), 0);
-	ddprof_exporter_stats_get(e, &st);
-	assert_int_equal(st.sent, 3);
-	assert_int_equal(st.dropped, 2);
-	assert_int_equal(st.abandoned, 0);
-	assert_int_equal(st.pending, 0);
+	st = rig_stats(&r, e);
+	assert_int_equal(st->sent, 3);
+	assert_int_equal(st->dropped, 2);
+	assert_int_equal(st->abandoned, 0);
+	assert_int_equal(st->pending, 0);
 	/* the oldest pending ones went: 0 (in flight), then 3 and 4 */
-	assert_int_equal(http_server_count(srv), 3);
-	assert_int_equal(seq_of(http_server_request(srv, 0)), 0);
-	assert_int_equal(seq_of(http_server_request(srv, 1)), 3);
-	assert_int_equal(seq_of(http_server_request(srv, 2)), 4);
+	assert_int_equal(http_server_count(r.srv), 3);
+	assert_int_equal(seq_of(http_server_request(r.srv, 0)), 0);
+	assert_int_equal(seq_of(http_server_request(r.srv, 1)), 3);
+	assert_int_equal(seq_of(http_server_request(r.srv, 2)), 4);
 	/* stopped: no more enqueues */
-	assert_int_equal(ddprof_exporter_enqueue(e, &req), -DDPROF_ERR_INVALID);
+	assert_int_equal(ddprof_exporter_enqueue(e, &r.req), -DDPROF_ERR_INVALID);
 	ddprof_exporter_free(e);
-	http_server_stop(srv);
-	free(prof.lz4);
+	rig_end(&r);
 }
 
 static void test_stop_deadline(void **state)
 {
 	const struct http_reply hang[] = {{.hang = true}};
-	struct http_server *srv = http_server_start(NULL);
-	struct profile prof = make_profile(1);
-	struct ddprof_export_request req = request_of(&prof);
-	struct ddprof_exporter_config cfg;
-	struct ddprof_exporter_stats st;
+	const struct ddprof_exporter_stats *st;
 	struct ddprof_exporter *e;
+	struct rig r;
 	long t0, dt;
 
-	assert_non_null(srv);
-	http_server_script(srv, hang, 1);
-	cfg = base_config(http_server_url(srv));
-	cfg.timeout_ms = 20000; /* the stop deadline must cut this short */
-	e = exporter_of(&cfg);
+	rig_start(&r, 1, hang, 1);
+	r.cfg.timeout_ms = 20000; /* the stop deadline must cut this short */
+	e = exporter_of(&r.cfg);
 	assert_int_equal(ddprof_exporter_start(e), 0);
-	assert_int_equal(ddprof_exporter_enqueue(e, &req), 0);
-	assert_int_equal(ddprof_exporter_enqueue(e, &req), 0);
-	assert_int_equal(http_server_wait(srv, 1, 5000), 1);
+	assert_int_equal(ddprof_exporter_enqueue(e, &r.req), 0);
+	assert_int_equal(ddprof_exporter_enqueue(e, &r.req), 0);
+	assert_int_equal(http_server_wait(r.srv, 1, 5000), 1);
 	assert_int_equal(ddprof_exporter_flush(e, 100), -DDPROF_ERR_TIMEOUT);
 	t0 = now_ms();
 	assert_int_equal(ddprof_exporter_stop(e, 300), -DDPROF_ERR_TIMEOUT);
 	dt = now_ms() - t0;
 	/* the transfer in flight is cut at once, not at curl's next tick */
 	assert_true(dt >= 250 && dt < 800);
-	ddprof_exporter_stats_get(e, &st);
-	assert_int_equal(st.abandoned, 2);
-	assert_int_equal(st.sent, 0);
-	assert_int_equal(st.pending, 0);
+	st = rig_stats(&r, e);
+	assert_int_equal(st->abandoned, 2);
+	assert_int_equal(st->sent, 0);
+	assert_int_equal(st->pending, 0);
 	assert_true(logs_have("gave up on 2 profile(s)"));
 	assert_true(logs_have("abandoned at shutdown"));
 
 	/* free() with work pending gives up at once too */
 	assert_int_equal(ddprof_exporter_start(e), 0);
-	assert_int_equal(ddprof_exporter_enqueue(e, &req), 0);
-	assert_int_equal(http_server_wait(srv, 2, 5000), 2);
+	assert_int_equal(ddprof_exporter_enqueue(e, &r.req), 0);
+	assert_int_equal(http_server_wait(r.srv, 2, 5000), 2);
 	t0 = now_ms();
 	ddprof_exporter_free(e);
 	assert_true(now_ms() - t0 < 500);
-	http_server_stop(srv);
-	free(prof.lz4);
+	rig_end(&r);
 }
 
 static void test_bad_requests(void **state)

@@ -103,7 +103,9 @@ static void test_empty_profile(void **state)
 	ddprof_profile_free(NULL);
 }
 
-/* A start time far in the past must not overflow duration_nanos. */
+/* Any start time is accepted, and one far in the past must not overflow
+ * duration_nanos (end - start overflowed int64, found by fuzz_profile):
+ * it saturates. */
 static void test_extreme_start_time(void **state)
 {
 	struct ddprof_profile *p = new_cpu_profile();
@@ -551,27 +553,6 @@ static void test_empty_stack_no_labels(void **state)
 	ddprof_profile_free(p);
 }
 
-/* Regression (fuzz_profile): any start time is accepted, and
- * end - start overflowed int64 for far-apart times. It saturates. */
-static void test_duration_saturates(void **state)
-{
-	struct ddprof_profile *p = new_cpu_profile();
-	struct ddprof_serialize_opts o = { .compression = DDPROF_COMPRESS_NONE,
-					   .end_time_ns = INT64_MAX - 5 };
-	struct pprof_profile pp;
-	void *buf;
-	size_t len;
-
-	ddprof_profile_set_start_time(p, INT64_MIN + 7);
-	assert_int_equal(ddprof_profile_serialize(p, &o, &buf, &len), 0);
-	assert_int_equal(pprof_read(buf, len, &pp), 0);
-	assert_int_equal(pp.time_nanos, INT64_MIN + 7);
-	assert_int_equal(pp.duration_nanos, INT64_MAX);
-	pprof_profile_free(&pp);
-	free(buf);
-	ddprof_profile_free(p);
-}
-
 static void test_stale_ids(void **state)
 {
 	struct ddprof_profile *p = new_cpu_profile(), *q = new_cpu_profile(), *prev = NULL;
@@ -858,26 +839,39 @@ static const int64_t *values_at(const struct pprof_profile *pp, uint64_t addr)
 	return NULL;
 }
 
+/* Adds rule r to the two-sample fixture (va on address 0x10, vb on 0x20)
+ * and checks the serialized values against the hand-computed ones. Leaves
+ * the profile to the caller. */
+static struct ddprof_profile *assert_upscaled(const struct ddprof_upscaling_rule *r,
+					      int64_t *va, int64_t *vb,
+					      const int64_t want_a[2],
+					      const int64_t want_b[2])
+{
+	struct ddprof_profile *p = upscale_fixture(va, vb);
+	struct pprof_profile pp;
+
+	assert_int_equal(ddprof_profile_add_upscaling_rule(p, r), 0);
+	roundtrip(p, &pp);
+	assert_int_equal(values_at(&pp, 0x10)[0], want_a[0]);
+	assert_int_equal(values_at(&pp, 0x10)[1], want_a[1]);
+	assert_int_equal(values_at(&pp, 0x20)[0], want_b[0]);
+	assert_int_equal(values_at(&pp, 0x20)[1], want_b[1]);
+	pprof_profile_free(&pp);
+	return p;
+}
+
 static void test_upscale_proportional(void **state)
 {
-	int64_t va[2] = { 10, 1000 }, vb[2] = { 7, 333 };
-	struct ddprof_profile *p = upscale_fixture(va, vb);
+	int64_t va[2] = { 10, 1000 }, vb[2] = { 7, 333 }, tot[2];
 	size_t cols[2] = { 0, 1 };
 	struct ddprof_upscaling_rule r = { .kind = DDPROF_UPSCALE_PROPORTIONAL,
 					   .values = cols, .nvalues = 2,
 					   .total_sampled = 2, .total_real = 3 };
-	struct pprof_profile pp;
-
-	assert_int_equal(ddprof_profile_add_upscaling_rule(p, &r), 0);
-	roundtrip(p, &pp);
 	/* scale 1.5: 10 -> 15, 1000 -> 1500, 7 -> 10.5 -> 11, 333 -> 499.5 -> 500 */
-	assert_int_equal(values_at(&pp, 0x10)[0], 15);
-	assert_int_equal(values_at(&pp, 0x10)[1], 1500);
-	assert_int_equal(values_at(&pp, 0x20)[0], 11);
-	assert_int_equal(values_at(&pp, 0x20)[1], 500);
-	pprof_profile_free(&pp);
+	struct ddprof_profile *p = assert_upscaled(&r, va, vb, (int64_t[2]){ 15, 1500 },
+						   (int64_t[2]){ 11, 500 });
+
 	/* stored values are untouched */
-	int64_t tot[2];
 	assert_int_equal(ddprof_profile_totals(p, tot, 2), 0);
 	assert_int_equal(tot[0], 17);
 	ddprof_profile_free(p);
@@ -887,50 +881,34 @@ static void test_upscale_poisson(void **state)
 {
 	/* column 0 = count, column 1 = sum */
 	int64_t va[2] = { 10, 1000 }, vb[2] = { 4, 100 };
-	struct ddprof_profile *p = upscale_fixture(va, vb);
 	size_t cols[2] = { 0, 1 };
 	struct ddprof_upscaling_rule r = { .kind = DDPROF_UPSCALE_POISSON,
 					   .values = cols, .nvalues = 2,
 					   .sum_index = 1, .count_index = 0,
 					   .sampling_distance = 100 };
-	struct pprof_profile pp;
 
-	assert_int_equal(ddprof_profile_add_upscaling_rule(p, &r), 0);
-	roundtrip(p, &pp);
 	/* a: avg 100, scale 1/(1-e^-1) = 1.5819767068693265:
 	 *    10 -> 15.82 -> 16, 1000 -> 1581.98 -> 1582
 	 * b: avg 25, scale 1/(1-e^-0.25) = 4.5208117...:
 	 *    4 -> 18.08 -> 18, 100 -> 452.08 -> 452 */
-	assert_int_equal(values_at(&pp, 0x10)[0], 16);
-	assert_int_equal(values_at(&pp, 0x10)[1], 1582);
-	assert_int_equal(values_at(&pp, 0x20)[0], 18);
-	assert_int_equal(values_at(&pp, 0x20)[1], 452);
-	pprof_profile_free(&pp);
-	ddprof_profile_free(p);
+	ddprof_profile_free(assert_upscaled(&r, va, vb, (int64_t[2]){ 16, 1582 },
+					    (int64_t[2]){ 18, 452 }));
 }
 
 static void test_upscale_poisson_fixed_count(void **state)
 {
 	int64_t va[2] = { 10, 1000 }, vb[2] = { 4, 100 };
-	struct ddprof_profile *p = upscale_fixture(va, vb);
 	size_t col = 1;
 	struct ddprof_upscaling_rule r = { .kind = DDPROF_UPSCALE_POISSON_FIXED_COUNT,
 					   .values = &col, .nvalues = 1,
 					   .sum_index = 1, .count = 2,
 					   .sampling_distance = 1000,
 					   .label_key = "kind", .label_value = "b" };
-	struct pprof_profile pp;
 
-	assert_int_equal(ddprof_profile_add_upscaling_rule(p, &r), 0);
-	roundtrip(p, &pp);
 	/* only kind=b: avg 100/2 = 50, scale 1/(1-e^-0.05) = 20.504166...:
 	 * 100 -> 2050.42 -> 2050; column 0 and sample a untouched */
-	assert_int_equal(values_at(&pp, 0x20)[0], 4);
-	assert_int_equal(values_at(&pp, 0x20)[1], 2050);
-	assert_int_equal(values_at(&pp, 0x10)[0], 10);
-	assert_int_equal(values_at(&pp, 0x10)[1], 1000);
-	pprof_profile_free(&pp);
-	ddprof_profile_free(p);
+	ddprof_profile_free(assert_upscaled(&r, va, vb, (int64_t[2]){ 10, 1000 },
+					    (int64_t[2]){ 4, 2050 }));
 }
 
 static void test_upscale_rules_checked(void **state)
@@ -1223,7 +1201,6 @@ int main(void)
 		cmocka_unit_test(test_fast_path),
 		cmocka_unit_test(test_first_location_without_lines),
 		cmocka_unit_test(test_empty_stack_no_labels),
-		cmocka_unit_test(test_duration_saturates),
 		cmocka_unit_test(test_stale_ids),
 		cmocka_unit_test(test_reused_buffer),
 		cmocka_unit_test(test_sample_cache_matches_plain),

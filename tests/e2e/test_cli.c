@@ -41,29 +41,6 @@ struct run {
 	char *err;    /* stderr */
 };
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
-	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1))) {
-		if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		} else {
-			buf[n] = '\0';
-			if (len)
-				*len = (size_t)n;
-		}
-	}
-	fclose(f);
-	return buf;
-}
-
 /* Starts argv with stdout/stderr going to files in tmp and env entries
  * "K=V" added. With tty >= 0 (a pty slave), stderr goes there and it is
  * the controlling terminal of a new session, as in an interactive shell. */
@@ -130,9 +107,9 @@ static void collect(struct run *r, int status)
 
 	r->status = status;
 	snprintf(path, sizeof(path), "%s/stdout", tmp);
-	r->out = slurp(path, NULL);
+	r->out = pprof_slurp(path, NULL);
 	snprintf(path, sizeof(path), "%s/stderr", tmp);
-	r->err = slurp(path, NULL);
+	r->err = pprof_slurp(path, NULL);
 	assert_non_null(r->out);
 	assert_non_null(r->err);
 }
@@ -202,36 +179,18 @@ static unsigned long summary_samples(const char *err)
 /* Reads and decodes a gzip pprof file. */
 static void read_profile(const char *path, struct pprof_profile *p)
 {
-	size_t len;
-	char *buf = slurp(path, &len);
-
-	if (!buf)
-		fail_msg("cannot read %s", path);
-	assert_int_equal(pprof_read(buf, len, p), 0);
-	free(buf);
+	if (pprof_read_file(path, p))
+		fail_msg("cannot read a profile at %s", path);
 }
 
 /* Share (0..1) of the second value column whose leaf function is name. */
 static double self_share(const struct pprof_profile *p, const char *name)
 {
-	int64_t total = 0, mine = 0;
+	int64_t total = 0;
 
-	for (size_t i = 0; i < p->nsamples; i++) {
-		const struct pprof_sample *s = &p->samples[i];
-		const struct pprof_location *l;
-		const struct pprof_function *f;
-
-		total += s->values[1];
-		if (!s->nlocations)
-			continue;
-		l = pprof_location(p, s->location_ids[0]);
-		if (!l || !l->nlines)
-			continue;
-		f = pprof_function(p, l->lines[0].function_id);
-		if (f && !strcmp(pprof_str(p, f->name), name))
-			mine += s->values[1];
-	}
-	return total ? (double)mine / (double)total : 0;
+	for (size_t i = 0; i < p->nsamples; i++)
+		total += p->samples[i].values[1];
+	return total ? (double)pprof_leaf_sum(p, name, 1) / (double)total : 0;
 }
 
 static void expect_usage_error(const char *want, ...)
@@ -349,7 +308,7 @@ static void test_wrap_demo(void **state)
 			 self_share(&p, "render_frame"));
 	pprof_profile_free(&p);
 
-	buf = slurp(out, &len);
+	buf = pprof_slurp(out, &len);
 	assert_non_null(buf);
 	switch (pprof_go_tool(buf, len, "-top", &top)) {
 	case 77:
@@ -393,7 +352,7 @@ static void wait_started(void)
 
 	snprintf(path, sizeof(path), "%s/stdout", tmp);
 	for (int i = 0; i < 1000; i++) {
-		char *out = slurp(path, NULL);
+		char *out = pprof_slurp(path, NULL);
 		bool started = out && strstr(out, "demo: ");
 
 		free(out);

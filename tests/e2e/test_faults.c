@@ -47,38 +47,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static char *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	size_t cap = 4096, n = 0, r;
-	char *buf;
-
-	if (!f)
-		return NULL;
-	buf = malloc(cap + 1);
-	while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
-		n += r;
-		if (n == cap) {
-			char *nb = realloc(buf, 2 * cap + 1);
-
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	fclose(f);
-	if (buf) {
-		buf[n] = '\0';
-		if (len)
-			*len = n;
-	}
-	return buf;
-}
-
 /* Starts ddprof-perf with env entries ("K=V", NULL-ended list or NULL)
  * and the NULL-terminated arguments, in its own process group. */
 static void prof_start(struct prof *p, const char *const *env, ...)
@@ -125,14 +93,14 @@ static double prof_wait(struct prof *p, double timeout_s)
 		if (now_s() - t0 > timeout_s) {
 			kill(-p->pid, SIGKILL);
 			waitpid(p->pid, &st, 0);
-			p->err = read_all(p->err_path, NULL);
+			p->err = pprof_slurp(p->err_path, NULL);
 			fail_msg("ddprof-perf did not exit within %.1f s:\n%s",
 				 timeout_s, p->err ? p->err : "");
 		}
 		usleep(10000);
 	}
 	p->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	p->err = read_all(p->err_path, NULL);
+	p->err = pprof_slurp(p->err_path, NULL);
 	assert_non_null(p->err);
 	return now_s() - t0;
 }
@@ -172,33 +140,8 @@ static unsigned long summary_samples(const char *err)
 
 static void read_profile(const char *path, struct pprof_profile *p)
 {
-	size_t len;
-	char *buf = read_all(path, &len);
-
-	if (!buf)
+	if (pprof_read_file(path, p))
 		fail_msg("no profile at %s", path);
-	assert_int_equal(pprof_read(buf, len, p), 0);
-	free(buf);
-}
-
-/* Sum of the first value column of samples whose leaf function is name. */
-static int64_t leaf_count(const struct pprof_profile *p, const char *name)
-{
-	int64_t n = 0;
-
-	for (size_t i = 0; i < p->nsamples; i++) {
-		const struct pprof_sample *s = &p->samples[i];
-		const struct pprof_location *l;
-		const struct pprof_function *f;
-
-		if (!s->nlocations ||
-		    !(l = pprof_location(p, s->location_ids[0])) || !l->nlines)
-			continue;
-		f = pprof_function(p, l->lines[0].function_id);
-		if (f && !strcmp(pprof_str(p, f->name), name))
-			n += s->values[0];
-	}
-	return n;
 }
 
 /* The profile at out holds samples whose leaf is spin_here (the
@@ -208,7 +151,7 @@ static void expect_spin_profile(const char *out, const struct prof *p)
 	struct pprof_profile pp;
 
 	read_profile(out, &pp);
-	if (leaf_count(&pp, "spin_here") <= 0)
+	if (pprof_leaf_sum(&pp, "spin_here", 0) <= 0)
 		fail_msg("no samples in spin_here:\n%s", p->err);
 	pprof_profile_free(&pp);
 }
@@ -231,7 +174,7 @@ static pid_t first_child(pid_t pid)
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
 	for (int i = 0; i < 200 && child <= 0; i++) {
-		text = read_all(path, NULL);
+		text = pprof_slurp(path, NULL);
 		if (text && text[0])
 			child = strtol(text, NULL, 10);
 		free(text);
@@ -247,7 +190,7 @@ static long rss_kb(pid_t pid)
 	long kb = -1;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	text = read_all(path, NULL);
+	text = pprof_slurp(path, NULL);
 	if (text && (l = strstr(text, "VmRSS:")))
 		kb = strtol(l + 6, NULL, 10);
 	free(text);
@@ -378,7 +321,7 @@ static double upload_run(struct prof *p, const char *url)
 		   "0.8", NULL);
 	prof_wait(p, 60);
 	end = now_s();
-	text = read_all(stamp, NULL);
+	text = pprof_slurp(stamp, NULL);
 	assert_non_null(text);
 	end -= strtod(text, NULL);
 	free(text);
@@ -513,7 +456,7 @@ static void test_churn_system_wide(void **state)
 	assert_true(rss2 < rss1 + 32 * 1024);
 #endif
 
-	text = read_all(pidfile, NULL);
+	text = pprof_slurp(pidfile, NULL);
 	assert_non_null(text);
 	for (t = text; *t && npids < 2000; t++) {
 		pids[npids++] = strtol(t, &t, 10);
@@ -580,7 +523,7 @@ static void test_ring_overflow(void **state)
 	assert_true(samples > 0);
 	assert_true(lost > 0);
 	read_profile(out, &pp);
-	assert_true(leaf_count(&pp, "[lost]") > 0);
+	assert_true(pprof_leaf_sum(&pp, "[lost]", 0) > 0);
 	pprof_profile_free(&pp);
 	prof_free(&p);
 }

@@ -434,7 +434,9 @@ int pprof_write_file(const char *path, const void *buf, size_t len)
 	return rc;
 }
 
-static char *read_all(FILE *f)
+/* Reads f to its end into a NUL-terminated malloc'd buffer; *len (if
+ * non-NULL) gets the byte count. NULL when out of memory. */
+static char *read_all(FILE *f, size_t *len)
 {
 	size_t cap = 4096, n = 0, r;
 	char *b = malloc(cap);
@@ -452,9 +454,57 @@ static char *read_all(FILE *f)
 			cap *= 2;
 		}
 	}
-	if (b)
+	if (b) {
 		b[n] = '\0';
+		if (len)
+			*len = n;
+	}
 	return b;
+}
+
+char *pprof_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *b;
+
+	if (!f)
+		return NULL;
+	b = read_all(f, len);
+	fclose(f);
+	return b;
+}
+
+int pprof_read_file(const char *path, struct pprof_profile *p)
+{
+	size_t len;
+	char *buf = pprof_slurp(path, &len);
+	int rc;
+
+	if (!buf)
+		return -1;
+	rc = pprof_read(buf, len, p);
+	free(buf);
+	return rc;
+}
+
+int64_t pprof_leaf_sum(const struct pprof_profile *p, const char *name,
+		       size_t column)
+{
+	int64_t n = 0;
+
+	for (size_t i = 0; i < p->nsamples; i++) {
+		const struct pprof_sample *s = &p->samples[i];
+		const struct pprof_location *l;
+		const struct pprof_function *f;
+
+		if (column >= s->nvalues || !s->nlocations ||
+		    !(l = pprof_location(p, s->location_ids[0])) || !l->nlines)
+			continue;
+		f = pprof_function(p, l->lines[0].function_id);
+		if (f && !strcmp(pprof_str(p, f->name), name))
+			n += s->values[column];
+	}
+	return n;
 }
 
 int pprof_go_tool(const void *buf, size_t len, const char *args, char **output)
@@ -483,7 +533,7 @@ int pprof_go_tool(const void *buf, size_t len, const char *args, char **output)
 	f = popen(cmd, "r");
 	if (!f)
 		goto out;
-	*output = read_all(f);
+	*output = read_all(f, NULL);
 	st = pclose(f);
 	rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 out:

@@ -91,6 +91,18 @@ const struct pprof_label *pprof_label(const struct pprof_profile *p,
 				      const struct pprof_sample *s,
 				      const char *key);
 
+/* Reads the whole file at path into a NUL-terminated malloc'd buffer
+ * (caller frees); *len (if non-NULL) gets its size. NULL on failure. */
+char *pprof_slurp(const char *path, size_t *len);
+
+/* pprof_slurp + pprof_read. Returns 0 or -1. */
+int pprof_read_file(const char *path, struct pprof_profile *p);
+
+/* Sum of value column `column` over the samples whose leaf frame's
+ * innermost function is name. */
+int64_t pprof_leaf_sum(const struct pprof_profile *p, const char *name,
+		       size_t column);
+
 /* Writes len bytes to path (created or truncated). Returns 0 or -1. */
 int pprof_write_file(const char *path, const void *buf, size_t len);
 

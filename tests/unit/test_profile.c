@@ -718,16 +718,36 @@ static void test_static_matches_verified(void **state)
 }
 
 /* Random samples from a few caller buffers whose contents change between
- * calls (longer, shorter, empty, NULL pointers, shared pointers): the
+ * calls (longer, shorter, empty, NULL pointers, shared pointers), line
+ * numbers small, at 2^31 and negative, lines moved to another address or
+ * rewritten in place: the
  * sample cache, with real hashes and with every hash forced equal, builds
  * the same profile byte for byte as the path without it. */
+/* Points the n locations' lines at the other of the buffers a and b,
+ * with the same contents. */
+static void relocate_lines(struct ddprof_location *locs, size_t n,
+			   struct ddprof_line *a, struct ddprof_line *b)
+{
+	for (size_t f = 0; f < n; f++) {
+		struct ddprof_line *from, *to;
+
+		if (!locs[f].lines)
+			continue;
+		from = (struct ddprof_line *)locs[f].lines;
+		to = from >= a && from < a + 16 ? b + (from - a) : a + (from - b);
+		memcpy(to, from, locs[f].nlines * sizeof(*to));
+		locs[f].lines = to;
+	}
+}
+
 static void build_random(struct ddprof_profile *p, unsigned seed)
 {
 	static const char *const vocab[] = { "", "a", "main", "mainx", "worker_loop",
 					     "std::vector<int>::push_back",
 					     "/usr/lib/libc.so.6" };
+	static const int64_t nums[] = { 0, 1, 2, (1LL << 31) - 1, 1LL << 31, -1 };
 	char bufs[6][40];
-	struct ddprof_line lines[6][16];
+	struct ddprof_line lines[6][16], moved[6][16];
 	struct ddprof_location locs[6][8];
 	size_t depth[6];
 	struct ddprof_label labels[2] = { { .key = bufs[5] }, { .key = "n" } };
@@ -765,8 +785,9 @@ static void build_random(struct ddprof_profile *p, unsigned seed)
 				ln->function.name = q % 6 ? bufs[q % 5] : NULL;
 				ln->function.system_name = (q >> 4) % 4 ? NULL : bufs[(q >> 5) % 5];
 				ln->function.filename = bufs[(q >> 8) % 5];
-				ln->function.start_line = (q >> 11) % 2;
-				ln->line = (q >> 12) % 3;
+				/* either side of the cache's one-word line numbers */
+				ln->function.start_line = nums[(q >> 11) % 6];
+				ln->line = nums[(q >> 14) % 6];
 			}
 		}
 	}
@@ -777,6 +798,15 @@ static void build_random(struct ddprof_profile *p, unsigned seed)
 
 		if (rand_r(&seed) % 4 == 0) /* reuse a buffer with other contents */
 			strcpy(bufs[rand_r(&seed) % 5], vocab[rand_r(&seed) % 7]);
+		if (rand_r(&seed) % 8 == 0) /* same lines at another address */
+			relocate_lines(locs[t], depth[t], lines[t], moved[t]);
+		if (rand_r(&seed) % 8 == 0) { /* a line number rewritten in place */
+			struct ddprof_location *l = &locs[t][rand_r(&seed) % depth[t]];
+			int64_t num = nums[rand_r(&seed) % 6];
+
+			if (l->nlines)
+				((struct ddprof_line *)l->lines)[l->nlines - 1].line = num;
+		}
 		labels[1].str = (i >> 1) % 3 ? bufs[i % 5] : NULL;
 		labels[1].num = i % 2;
 		assert_int_equal(ddprof_profile_add(p, &s, i % 9 ? 0 : 5000 + i), 0);

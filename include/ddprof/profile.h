@@ -97,7 +97,10 @@ struct ddprof_line {
 };
 
 /* One frame. lines[0] is the innermost inlined callee, lines[nlines-1]
- * the function they were inlined into; nlines may be 0 (unsymbolized). */
+ * the function they were inlined into; nlines may be 0 (unsymbolized).
+ * Set every field, lines too (NULL when nlines is 0): the add path
+ * compares whole structs with those of earlier calls, and an
+ * uninitialised field, though harmless, shows up under valgrind. */
 struct ddprof_location {
 	struct ddprof_mapping mapping;
 	uint64_t address;

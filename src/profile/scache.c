@@ -55,8 +55,8 @@ void ddprof_scache_clear_stamps(struct ddprof_scache *c)
 }
 
 /* Hashes the n locations into c->h and notes them for the comparison and
- * ddprof_scache_insert(); c->locs = NULL when the stack does not fit (or
- * is malformed: the slow path reports that). */
+ * ddprof_scache_insert(); c->locs = NULL when the stack is empty, does
+ * not fit, or is malformed (the slow path reports that). */
 static void prepare(struct ddprof_scache *c, const struct ddprof_location *locs,
 		    size_t n)
 {
@@ -64,6 +64,8 @@ static void prepare(struct ddprof_scache *c, const struct ddprof_location *locs,
 	size_t nlines = 0;
 
 	c->locs = NULL;
+	if (!n) /* an empty stack is cheap without the cache, and no blob */
+		return;
 	for (size_t i = 0; i < n; i++) {
 		const struct ddprof_location *l = &locs[i];
 

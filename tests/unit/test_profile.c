@@ -553,6 +553,27 @@ static void test_empty_stack_no_labels(void **state)
 	ddprof_profile_free(p);
 }
 
+/* Regression (fuzz_profile): an empty stack through the strings path,
+ * given as a non-NULL array of no locations, reached the sample cache's
+ * zero-sized copy with no blob behind it (memcpy to NULL). */
+static void test_empty_stack_strings_path(void **state)
+{
+	struct ddprof_profile *p = new_cpu_profile();
+	struct ddprof_location none = { 0 };
+	int64_t vals[2] = { 1, 10 };
+	struct ddprof_sample s = { &none, 0, vals, 2, NULL, 0 };
+	struct pprof_profile pp;
+
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(ddprof_profile_add(p, &s, 0), 0);
+	roundtrip(p, &pp);
+	assert_int_equal(pp.nsamples, 1);
+	assert_int_equal(pp.samples[0].nlocations, 0);
+	assert_int_equal(pp.samples[0].values[0], 3);
+	pprof_profile_free(&pp);
+	ddprof_profile_free(p);
+}
+
 static void test_stale_ids(void **state)
 {
 	struct ddprof_profile *p = new_cpu_profile(), *q = new_cpu_profile(), *prev = NULL;
@@ -1231,6 +1252,7 @@ int main(void)
 		cmocka_unit_test(test_fast_path),
 		cmocka_unit_test(test_first_location_without_lines),
 		cmocka_unit_test(test_empty_stack_no_labels),
+		cmocka_unit_test(test_empty_stack_strings_path),
 		cmocka_unit_test(test_stale_ids),
 		cmocka_unit_test(test_reused_buffer),
 		cmocka_unit_test(test_sample_cache_matches_plain),

@@ -1,8 +1,8 @@
 /* Sample cache of the simple add path: a whole stack, as the caller's
  * locations and lines (numbers and string pointers), maps to its interned
- * stack index. A hit is
- * trusted only after every distinct string of the stack has been compared
- * with its interned copy in the store, so callers may reuse their buffers. */
+ * stack index. A hit is trusted only after every distinct string of the
+ * stack has been compared with its interned copy in the store, so callers
+ * may reuse their buffers. */
 #ifndef DDPROF_PROFILE_SCACHE_H
 #define DDPROF_PROFILE_SCACHE_H
 

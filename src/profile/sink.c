@@ -76,16 +76,19 @@ static int write_all(struct ddprof_sink *s, const unsigned char *c, size_t n)
 	return 0;
 }
 
-/* Commits n bytes written at out_room(): checks the size cap, then keeps
- * them in memory or writes them to the fd. */
-static int out_commit(struct ddprof_sink *s, size_t n)
+/* Commits n bytes written at p: out_room()'s room, or anywhere when
+ * writing to an fd. Checks the size cap, then keeps them in memory or
+ * writes them to the fd. */
+static int out_commit(struct ddprof_sink *s, const unsigned char *p, size_t n)
 {
 	if (n > s->max - s->total)
 		return s->err = -DDPROF_ERR_TOO_BIG;
-	if (s->fd >= 0 && write_all(s, s->out, n))
-		return s->err;
-	if (s->fd < 0)
+	if (s->fd >= 0) {
+		if (write_all(s, p, n))
+			return s->err;
+	} else {
 		s->len += n;
+	}
 	s->total += n;
 	return 0;
 }
@@ -95,22 +98,15 @@ static int emit(struct ddprof_sink *s, const void *p, size_t n)
 {
 	unsigned char *o;
 
+	/* checked before out_room() so memory never grows past the cap */
 	if (n > s->max - s->total)
 		return s->err = -DDPROF_ERR_TOO_BIG;
-	if (s->fd >= 0) {
-		if (write_all(s, p, n))
-			return s->err;
-		s->total += n;
-		return 0;
-	}
-	if (!n)
-		return 0;
+	if (s->fd >= 0 || !n)
+		return out_commit(s, p, n);
 	if (!(o = out_room(s, n)))
 		return s->err;
 	memcpy(o, p, n);
-	s->len += n;
-	s->total += n;
-	return 0;
+	return out_commit(s, o, n);
 }
 
 /* Runs deflate until it wants more input (or, with Z_FINISH, ends). */
@@ -167,7 +163,7 @@ static int lz4_block(struct ddprof_sink *s, size_t n)
 		put_le32(o, (uint32_t)c);
 	}
 	s->in = s->in == s->stage ? s->stage + STAGE : s->stage;
-	return out_commit(s, 4 + (size_t)c);
+	return out_commit(s, o, 4 + (size_t)c);
 }
 
 int ddprof_sink_flush(struct ddprof_sink *s)

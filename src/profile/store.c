@@ -325,6 +325,19 @@ static int reserve_enc(struct ddprof_store *s, size_t size)
 	return GROW(s->enc, s->cap_enc, s->nenc + size);
 }
 
+/* Gives sp the next size bytes of the enc pool (reserved before) and
+ * returns where to write them; NULL when size is 0 (an empty stack or
+ * label set may come before the pool exists). */
+static uint8_t *take_enc(struct ddprof_store *s, struct ddprof_span *sp, size_t size)
+{
+	sp->enc_off = (uint32_t)s->nenc;
+	sp->enc_size = (uint32_t)size;
+	if (!size)
+		return NULL;
+	s->nenc += size;
+	return s->enc + sp->enc_off;
+}
+
 struct stack_key {
 	const struct ddprof_store *s;
 	const uint32_t *locs;
@@ -347,7 +360,6 @@ int ddprof_store_intern_stack(struct ddprof_store *s, const uint32_t *locs,
 	struct stack_key k = { s, locs, n };
 	uint64_t h = ddprof_fasthash(locs, n * sizeof(*locs), 0x51ed270b27b8f0c5ULL);
 	uint64_t *slot;
-
 	struct ddprof_span *sp;
 	size_t size = 0;
 	uint8_t *o;
@@ -364,14 +376,9 @@ int ddprof_store_intern_stack(struct ddprof_store *s, const uint32_t *locs,
 	sp = &s->stacks[s->nstacks];
 	sp->off = (uint32_t)s->nstack_locs;
 	sp->n = n;
-	sp->enc_off = (uint32_t)s->nenc;
-	sp->enc_size = (uint32_t)size;
-	if (size) { /* an empty stack may come before the pool exists */
-		o = s->enc + s->nenc;
-		for (uint32_t i = 0; i < n; i++)
-			o = ddprof_put_varint(o, (uint64_t)locs[i] + 1);
-		s->nenc += size;
-	}
+	o = take_enc(s, sp, size);
+	for (uint32_t i = 0; i < n; i++)
+		o = ddprof_put_varint(o, (uint64_t)locs[i] + 1);
 	if (n)
 		memcpy(&s->stack_locs[s->nstack_locs], locs, n * sizeof(*locs));
 	s->nstack_locs += n;
@@ -431,14 +438,9 @@ int ddprof_store_intern_labels(struct ddprof_store *s,
 	sp = &s->lsets[s->nlsets];
 	sp->off = (uint32_t)s->nlabels;
 	sp->n = n;
-	sp->enc_off = (uint32_t)s->nenc;
-	sp->enc_size = (uint32_t)size;
-	if (size) {
-		o = s->enc + s->nenc;
-		for (uint32_t i = 0; i < n; i++)
-			o = ddprof_label_put(o, &labels[i]);
-		s->nenc += size;
-	}
+	o = take_enc(s, sp, size);
+	for (uint32_t i = 0; i < n; i++)
+		o = ddprof_label_put(o, &labels[i]);
 	if (n)
 		memcpy(&s->labels[s->nlabels], labels, n * sizeof(*labels));
 	s->nlabels += n;

@@ -35,6 +35,29 @@ static double median(double *v, size_t n)
 	return v[n / 2];
 }
 
+/* Median time in us of ROUNDS synchronous sends of req through a new
+ * exporter for cfg; -1 on a failure. */
+static double median_send_us(const struct ddprof_exporter_config *cfg,
+			     const struct ddprof_export_request *req)
+{
+	struct ddprof_exporter *e;
+	double t[ROUNDS];
+
+	if (ddprof_exporter_new(cfg, &e))
+		return -1;
+	for (int i = 0; i < ROUNDS; i++) {
+		double t0 = now_us();
+
+		if (ddprof_exporter_send(e, req)) {
+			ddprof_exporter_free(e);
+			return -1;
+		}
+		t[i] = now_us() - t0;
+	}
+	ddprof_exporter_free(e);
+	return median(t, ROUNDS);
+}
+
 int main(void)
 {
 	struct ddprof_exporter_config cfg = {.service = "bench", .host = "bench",
@@ -44,7 +67,7 @@ int main(void)
 					    .end = {1767322860, 0}};
 	struct ddprof_exporter *e;
 	struct http_server *srv;
-	double t[ROUNDS];
+	double t[ROUNDS], m;
 	char path[64], url[80];
 	unsigned char *buf;
 
@@ -57,19 +80,11 @@ int main(void)
 	memcpy(buf, "\x04\x22\x4d\x18", 4);
 	req.pprof = buf;
 	cfg.url = http_server_url(srv);
-	if (ddprof_exporter_new(&cfg, &e))
+	if ((m = median_send_us(&cfg, &req)) < 0)
 		return 1;
+	printf("bench: export_upload_1mib_loopback %.0f us\n", m);
 
-	for (int i = 0; i < ROUNDS; i++) {
-		double t0 = now_us();
-
-		if (ddprof_exporter_send(e, &req))
-			return 1;
-		t[i] = now_us() - t0;
-	}
-	printf("bench: export_upload_1mib_loopback %.0f us\n", median(t, ROUNDS));
-
-	if (ddprof_exporter_start(e))
+	if (ddprof_exporter_new(&cfg, &e) || ddprof_exporter_start(e))
 		return 1;
 	for (int i = 0; i < ROUNDS; i++) {
 		double t0 = now_us();
@@ -85,17 +100,9 @@ int main(void)
 	snprintf(path, sizeof(path), "/tmp/ddprof-bench-%d.dump", (int)getpid());
 	snprintf(url, sizeof(url), "file://%s", path);
 	cfg.url = url;
-	if (ddprof_exporter_new(&cfg, &e))
+	if ((m = median_send_us(&cfg, &req)) < 0)
 		return 1;
-	for (int i = 0; i < ROUNDS; i++) {
-		double t0 = now_us();
-
-		if (ddprof_exporter_send(e, &req))
-			return 1;
-		t[i] = now_us() - t0;
-	}
-	printf("bench: export_dump_1mib %.0f us\n", median(t, ROUNDS));
-	ddprof_exporter_free(e);
+	printf("bench: export_dump_1mib %.0f us\n", m);
 	unlink(path);
 	http_server_stop(srv);
 	free(buf);
